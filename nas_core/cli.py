@@ -1,0 +1,248 @@
+"""The ``nas-study`` command: list, run, gt, book, provenance.
+
+Every bad input (unknown experiment or parameter, wrong type, negative budget,
+missing data) is reported as one line on stderr with a non-zero exit code
+before any compute starts. Exit codes: 0 ok, 1 a run failed, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+BOOK = REPO / "book"
+EXECUTED = BOOK / "experiments"  # executed copies the book renders (not committed)
+
+# experiment name -> what it reproduces. The notebook is notebooks/<name>.ipynb.
+EXPERIMENTS = {
+    "search_spaces": "Table 1: the five search spaces, sizes and parameter distributions",
+    "performance_vs_epochs": "Figure 1 and Table 4: supernet performance and correlation vs epochs",
+    "top_k": "Figures 2 and 16: supernet top-k vs random search, regret",
+    "mutual_correlation": "Figures 3 and 13-15: mutual correlations among supernets, parameters, ground truth",
+    "bias": "Figure 4: supernet vs ground truth grouped by one decision",
+    "pruning": "Figures 5, 6, 17, 18: pruned search spaces, precision of best/worst",
+    "training_tricks": "Table 3: FairNAS, multi-path, other hyper-parameters and seeds",
+    "stability": "Figures 7-12: distributions, ground-truth stability across seeds and recipes",
+    "groundtruth_pilot": "Choosing the CPU-scale ground truth: seed-to-seed rank stability pilots",
+    "weight_sharing_tutorial": "Teaching: weight sharing on NAS-Bench-201 in two minutes on a laptop",
+}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2, before any compute."""
+
+
+def notebook_path(experiment: str) -> Path:
+    if experiment not in EXPERIMENTS:
+        raise UsageError(f"unknown experiment {experiment!r}; run `nas-study list` to see the {len(EXPERIMENTS)} experiments")
+    path = NOTEBOOKS / f"{experiment}.ipynb"
+    if not path.exists():
+        raise UsageError(f"experiment {experiment!r} has no notebook yet ({path})")
+    return path
+
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    """Name -> {default, type} of a notebook's `parameters` cell (read, not executed)."""
+    import papermill
+
+    return {
+        name: {"default": ast.literal_eval(p["default"]), "type": p["inferred_type_name"]}
+        for name, p in papermill.inspect_notebook(str(path)).items()
+    }
+
+
+def parse_overrides(pairs: list[str], declared: dict[str, dict]) -> dict:
+    """`key=value` strings -> typed values, checked against the declared parameters."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"parameter {pair!r} is not of the form key=value")
+        key, raw = pair.split("=", 1)
+        if key not in declared:
+            raise UsageError(f"unknown parameter {key!r}; this experiment takes: {', '.join(sorted(declared))}")
+        out[key] = coerce(key, raw, declared[key]["default"])
+    return out
+
+
+def coerce(key: str, raw: str, default):
+    """Parse `raw` as the type of `default`; budgets (non-negative defaults) stay non-negative."""
+    want = type(default)
+    try:
+        value = raw if want is str else ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        raise UsageError(f"parameter {key}: cannot read {raw!r} as {want.__name__}") from None
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if want in (list, tuple) and isinstance(value, (list, tuple)):
+        value = list(value)
+    if default is not None and not isinstance(value, want if want not in (list, tuple) else (list, tuple)):
+        raise UsageError(f"parameter {key}: expected {want.__name__}, got {type(value).__name__} {raw!r}")
+    if isinstance(value, bool) != isinstance(default, bool):
+        raise UsageError(f"parameter {key}: expected {want.__name__}, got {raw!r}")
+    numbers = value if isinstance(value, list) else [value]
+    defaults = default if isinstance(default, list) else [default]
+    if all(_is_number(d) and d >= 0 for d in defaults) and any(_is_number(v) and v < 0 for v in numbers):
+        raise UsageError(f"parameter {key}: must be non-negative, got {raw}")
+    return value
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_data(profile: str) -> None:
+    """Fail before any compute when the data a profile needs is absent."""
+    from . import data
+    from .spaces import SPACE_NAMES, get_space
+
+    datasets = {get_space(s).config(profile)["dataset"] for s in SPACE_NAMES}
+    for name in sorted(datasets):
+        try:
+            data.check_available(name)
+        except (data.DataNotFound, data.DataCorrupt) as e:
+            raise UsageError(str(e).splitlines()[0] + " (see the error for how to get it)") from None
+
+
+def run_experiment(experiment: str, profile: str, overrides: dict, output_dir: Path = EXECUTED) -> Path:
+    """Execute one notebook with papermill into `output_dir`; returns the executed notebook."""
+    import papermill
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    out = output_dir / f"{experiment}.ipynb"
+    params = {"profile": profile, **overrides}
+    papermill.execute_notebook(
+        str(notebook_path(experiment)), str(out), parameters=params, cwd=str(NOTEBOOKS),
+        kernel_name="python3", progress_bar=sys.stderr.isatty(),
+    )
+    return out
+
+
+# ---------------------------------------------------------------- commands
+def cmd_list(args) -> int:
+    from .profiles import PROFILES, DEFAULT_PROFILE
+    from .spaces import SPACE_NAMES, get_space
+
+    print("experiments:")
+    for name, what in EXPERIMENTS.items():
+        mark = "" if (NOTEBOOKS / f"{name}.ipynb").exists() else "  (not yet written)"
+        print(f"  {name:26s} {what}{mark}")
+    print("spaces:")
+    for name in SPACE_NAMES:
+        try:
+            print(f"  {name:26s} {get_space(name).title}")
+        except ImportError:
+            print(f"  {name:26s} (not yet implemented)")
+    print("profiles:", ", ".join(f"{p} (default)" if p == DEFAULT_PROFILE else p for p in PROFILES))
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .profiles import check_profile
+
+    path = notebook_path(args.experiment)
+    check_profile(args.profile)
+    declared = notebook_parameters(path)
+    overrides = parse_overrides(args.param or [], declared)
+    if args.dry_run:
+        print(json.dumps({"experiment": args.experiment, "profile": args.profile, **overrides}))
+        return EXIT_OK
+    check_data(args.profile)
+    t0 = time.time()
+    out = run_experiment(args.experiment, args.profile, overrides, Path(args.output_dir))
+    print(f"{args.experiment}: done in {time.time() - t0:.0f} s -> {out}")
+    return EXIT_OK
+
+
+def cmd_book(args) -> int:
+    from .profiles import check_profile
+
+    check_profile(args.profile)
+    check_data(args.profile)
+    names = [n for n in EXPERIMENTS if (NOTEBOOKS / f"{n}.ipynb").exists()]
+    for i, name in enumerate(names, 1):
+        t0 = time.time()
+        print(f"[{i}/{len(names)}] {name} ({args.profile}) ...", flush=True)
+        run_experiment(name, args.profile, {})
+        print(f"[{i}/{len(names)}] {name} done in {time.time() - t0:.0f} s", flush=True)
+    if args.no_build:
+        return EXIT_OK
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(BOOK), "-W", "-n", "--keep-going"]
+    print(" ".join(cmd), flush=True)
+    return EXIT_OK if subprocess.call(cmd) == 0 else EXIT_FAILED
+
+
+def cmd_gt(args) -> int:
+    from .groundtruth import main as gt_main
+
+    return gt_main(args)
+
+
+def cmd_provenance(args) -> int:
+    from .store import read_provenance
+
+    print(json.dumps(read_provenance(args.result), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .profiles import DEFAULT_PROFILE
+
+    p = argparse.ArgumentParser(prog="nas-study", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"nas-study {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="experiments, spaces and profiles")
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("run", help="execute one experiment notebook with papermill")
+    s.add_argument("experiment")
+    s.add_argument("--profile", default=DEFAULT_PROFILE)
+    s.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="override a notebook parameter")
+    s.add_argument("--output-dir", default=str(EXECUTED), help="where the executed notebook goes")
+    s.add_argument("--dry-run", action="store_true", help="validate the parameters and stop")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("book", help="execute every experiment and build the HTML book")
+    s.add_argument("--profile", default=DEFAULT_PROFILE)
+    s.add_argument("--no-build", action="store_true", help="execute notebooks only")
+    s.set_defaults(fn=cmd_book)
+
+    s = sub.add_parser("gt", help="build a ground-truth table (stand-alone training)")
+    s.add_argument("space")
+    s.add_argument("--profile", default=DEFAULT_PROFILE)
+    s.add_argument("--n-archs", type=int, default=None, help="architectures in the fixed sample")
+    s.add_argument("--seeds", type=int, nargs="+", default=[0])
+    s.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    s.add_argument("--ray-address", default=None, help="fan out over a Ray cluster")
+    s.set_defaults(fn=cmd_gt)
+
+    s = sub.add_parser("provenance", help="how a committed result was made")
+    s.add_argument("result", help="path of a result CSV or JSON under results/")
+    s.set_defaults(fn=cmd_provenance)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except UsageError as e:
+        print(f"nas-study: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("nas-study: interrupted; finished work is saved and resumes on the next run", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
