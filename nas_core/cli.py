@@ -89,9 +89,11 @@ def coerce(key: str, raw: str, default):
         raise UsageError(f"parameter {key}: expected {want.__name__}, got {type(value).__name__} {raw!r}")
     if isinstance(value, bool) != isinstance(default, bool):
         raise UsageError(f"parameter {key}: expected {want.__name__}, got {raw!r}")
+    # Budgets, sizes and seeds are never negative: only a parameter whose default
+    # is a negative number may take one.
     numbers = value if isinstance(value, list) else [value]
     defaults = default if isinstance(default, list) else [default]
-    if all(_is_number(d) and d >= 0 for d in defaults) and any(_is_number(v) and v < 0 for v in numbers):
+    if not any(_is_number(d) and d < 0 for d in defaults) and any(_is_number(v) and v < 0 for v in numbers):
         raise UsageError(f"parameter {key}: must be non-negative, got {raw}")
     return value
 
@@ -111,6 +113,13 @@ def check_data(profile: str) -> None:
             data.check_available(name)
         except (data.DataNotFound, data.DataCorrupt) as e:
             raise UsageError(str(e).splitlines()[0] + " (see the error for how to get it)") from None
+
+
+def check_profile(profile: str) -> None:
+    from .profiles import PROFILES
+
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
 
 
 def run_experiment(experiment: str, profile: str, overrides: dict, output_dir: Path = EXECUTED) -> Path:
@@ -147,8 +156,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .profiles import check_profile
-
     path = notebook_path(args.experiment)
     check_profile(args.profile)
     declared = notebook_parameters(path)
@@ -164,8 +171,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_book(args) -> int:
-    from .profiles import check_profile
-
     check_profile(args.profile)
     check_data(args.profile)
     names = [n for n in EXPERIMENTS if (NOTEBOOKS / f"{n}.ipynb").exists()]
