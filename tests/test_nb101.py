@@ -226,7 +226,10 @@ def test_standalone_forward_backward():
     y.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
-    assert bn.eps == 1e-5 and bn.momentum == pytest.approx(0.003)
+    assert bn.eps == 1e-5 and bn.momentum == pytest.approx(0.1)  # smoke: short runs need faster BN statistics
+    paper_net = SPACE.standalone(SPACE.parse(CHAIN_STR), {**SPACE.config("paper"), "num_stacks": 1, "cells_per_stack": 1})
+    bn = next(m for m in paper_net.modules() if isinstance(m, nn.BatchNorm2d))
+    assert bn.momentum == pytest.approx(0.003)  # NAS-Bench-101's TF momentum 0.997
 
 
 def _inherit(net, sup, arch):
