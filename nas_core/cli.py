@@ -179,9 +179,12 @@ def cmd_book(args) -> int:
         print(f"[{i}/{len(names)}] {name} ({args.profile}) ...", flush=True)
         run_experiment(name, args.profile, {})
         print(f"[{i}/{len(names)}] {name} done in {time.time() - t0:.0f} s", flush=True)
+    from . import bookgen
+
+    bookgen.write_book(BOOK)
     if args.no_build:
         return EXIT_OK
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(BOOK), "-W", "-n", "--keep-going"]
+    cmd = bookgen.build_command(BOOK)
     print(" ".join(cmd), flush=True)
     return EXIT_OK if subprocess.call(cmd) == 0 else EXIT_FAILED
 
@@ -226,7 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("space")
     s.add_argument("--profile", default=DEFAULT_PROFILE)
     s.add_argument("--n-archs", type=int, default=None, help="architectures in the fixed sample")
-    s.add_argument("--seeds", type=int, nargs="+", default=[0])
+    s.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="seeds for every architecture (default: the profile's, plus its extra-seed subset)")
+    s.add_argument("--variant", action="store_true",
+                   help="train the subset meant for Figure 12 with the space's different recipe")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     s.add_argument("--ray-address", default=None, help="fan out over a Ray cluster")
     s.set_defaults(fn=cmd_gt)

@@ -78,14 +78,14 @@ def supernet_scores(
     perplexity for language models) plus ``epochs``, ``seed``, ``strategy``.
     """
     from .evaluation import evaluate_architectures
-    from .training import SUPERNET_RECIPES, train_supernet
+    from .training import recipe_for, train_supernet
 
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     space = get_space(space_name)
     b = budget(space_name, profile)
     cfg = space_config(space_name, profile, cfg_overrides)
-    recipe = dataclasses.replace(SUPERNET_RECIPES[space_name], **dict(recipe_overrides or {}), **b.recipe_overrides)
+    recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     params = dict(
         space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,
         n_archs=n_archs if n_archs is not None else b.n_eval_archs, sample_seed=sample_seed,
@@ -117,25 +117,68 @@ def supernet_scores(
     )
 
 
-def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | None = None,
-                 sample_seed: int = 0, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
-    """Stand-alone results (one row per architecture and seed) for the first
-    ``n_archs`` of the fixed sample (the profile's ``n_gt_archs`` by default).
+# A deliberately different stand-alone recipe per space (Figure 12), after the paper's A.3:
+# NB-101 switched from RMSProp to momentum SGD with gradient clipping 5, cutout and longer
+# training; NB-201 with a wider stem network, cutout, gradient clipping 5 and longer training.
+# At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs double, not x5.
+GT_VARIANTS = {
+    "nb101": dict(cfg={}, recipe=dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=False,
+                                      grad_clip=5.0, cutout=8), epochs_factor=2),
+    "nb201": dict(cfg={"C": 16}, recipe=dict(grad_clip=5.0, cutout=8), epochs_factor=2),
+}
 
-    Resumable: finished architectures are appended to the table as they complete.
+
+def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | None = None,
+                 sample_seed: int = 0, workers: int | None = None, ray_address: str | None = None,
+                 progress: bool = True) -> pd.DataFrame:
+    """Stand-alone results (one row per architecture and seed) for the first ``n_archs``
+    of the fixed sample (the profile's ``n_gt_archs`` by default), with the profile's
+    seeds, plus one extra seed on its first ``gt_extra_seed_archs`` (Figure 11);
+    explicit ``seeds`` give exactly those seeds.
+
+    Resumable: finished runs are appended to ``results/groundtruth/<space>_<profile>.csv``.
     """
     from .groundtruth import build_ground_truth
 
     b = budget(space_name, profile)
+    n = b.n_gt_archs if n_archs is None else n_archs
+    extra = b.gt_extra_seed_archs if seeds is None else 0  # explicit seeds: exactly those
     seeds = list(b.gt_seeds if seeds is None else seeds)
-    archs = eval_sample(space_name, profile, b.n_gt_archs if n_archs is None else n_archs, sample_seed)
+    archs = eval_sample(space_name, profile, n, sample_seed)
+    plan = [(archs, seeds)]
+    if extra:
+        plan.append((archs[:min(n, extra)], [max(seeds) + 1]))
     out = results_root() / "groundtruth" / f"{space_name}_{profile}.csv"
-    return build_ground_truth(space_name, profile, archs, seeds, out_path=out, workers=workers, progress=progress)
+    parts = [build_ground_truth(space_name, profile, a, s, out_path=out, workers=workers,
+                                ray_address=ray_address, progress=progress) for a, s in plan]
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["arch", "seed"])
 
 
-def mean_ground_truth(gt: pd.DataFrame, column: str = "valid") -> pd.Series:
-    """Mean over seeds, indexed by architecture string."""
-    return gt.groupby("arch")[column].mean()
+def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None = None, sample_seed: int = 0,
+                         workers: int | None = None, ray_address: str | None = None,
+                         progress: bool = True) -> pd.DataFrame:
+    """The first ``gt_variant_archs`` of the sample trained with ``GT_VARIANTS[space]``
+    (seed 0), in ``results/groundtruth/<space>_<profile>_variant.csv``."""
+    from .groundtruth import build_ground_truth
+
+    if space_name not in GT_VARIANTS:
+        raise ValueError(f"no recipe variant for space {space_name!r}; spaces: {', '.join(GT_VARIANTS)}")
+    b = budget(space_name, profile)
+    v = GT_VARIANTS[space_name]
+    archs = eval_sample(space_name, profile, b.gt_variant_archs if n_archs is None else n_archs, sample_seed)
+    out = results_root() / "groundtruth" / f"{space_name}_{profile}_variant.csv"
+    return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
+                              ray_address=ray_address, cfg_overrides=v["cfg"],
+                              recipe_overrides={**v["recipe"], "epochs": b.gt_epochs * v["epochs_factor"]},
+                              progress=progress)
+
+
+def mean_ground_truth(gt: pd.DataFrame, column: str = "valid", seeds=None) -> pd.Series:
+    """Mean over ``seeds`` (all seeds present by default), indexed by architecture string.
+    Analyses pass the profile's ``gt_seeds`` so every architecture is ranked on equal terms."""
+    if seeds is not None:
+        gt = gt[gt["seed"].isin(list(seeds))]
+    return gt.groupby("arch", sort=False)[column].mean()
 
 
 def timed(fn, *args, **kwargs):
@@ -187,3 +230,31 @@ def scale_note(space_name: str, profile: str) -> str:
     img = f" at {cfg['image_size']}x{cfg['image_size']}" if cfg.get("image_size") else ""
     return (f"{cfg['dataset']}{img}, {size}; network {net}; supernet ladder {list(b.ladder)} epochs; "
             f"ground truth {b.gt_epochs} epochs; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth")
+
+
+# Candidate configurations of the CPU-scale ground truth, compared by the pilot
+# (notebooks/groundtruth_pilot.ipynb): name -> (config overrides, epochs).
+PILOT_CANDIDATES = {
+    "smoke": {
+        "nb201": {"smoke_a": ({}, 1), "smoke_b": ({"N": 2}, 1)},
+        "nb101": {"smoke_a": ({}, 1)},
+    },
+    "cpu": {
+        # Fashion-MNIST 16x16, 10k train / 10k valid; the DESIGN pilot's best row first.
+        "nb201": {"fm16_C8_N2_e10": ({"N": 2}, 10), "fm16_C8_N3_e10": ({"N": 3}, 10)},
+        "nb101": {"fm16_stem16_3x1_e10": ({}, 10)},
+    },
+}
+PILOT_CANDIDATES["paper"] = {"nb201": {"paper": ({}, 200)}, "nb101": {"paper": ({}, 108)}}
+
+
+def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, candidates=None,
+                       sample_seed: int = 1000, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
+    """Seed-to-seed stability of each candidate ground-truth configuration (resumable tables
+    under ``results/groundtruth/pilot/``). The pilot's sample (seed 1000) is not the study's."""
+    from .groundtruth import run_pilot
+
+    cands = candidates if candidates is not None else PILOT_CANDIDATES[profile][space_name]
+    out_dir = results_root() / "groundtruth" / "pilot" / f"{space_name}_{profile}"
+    return run_pilot(space_name, {k: tuple(v) for k, v in cands.items()}, n_archs, list(seeds), out_dir,
+                     profile=profile, sample_seed=sample_seed, workers=workers, progress=progress)

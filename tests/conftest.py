@@ -1,0 +1,52 @@
+"""Shared fixtures: the smoke-profile study and the book built from it, once per session."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def smoke_root(tmp_path_factory):
+    """Results and checkpoints of smoke runs go to a scratch folder, never to results/."""
+    root = tmp_path_factory.mktemp("smoke")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NAS_CORE_RESULTS", str(root / "results"))
+    mp.setenv("NAS_CORE_RUNS", str(root / "runs"))
+    yield root
+    mp.undo()
+
+
+def _executed_ok(path: Path) -> bool:
+    """An executed notebook papermill finished without an exception."""
+    import nbformat
+
+    if not path.exists():
+        return False
+    return not nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("exception")
+
+
+@pytest.fixture(scope="session")
+def smoke_book(smoke_root):
+    """A copy of book/ with every written notebook executed in the smoke profile,
+    its generated pages written, built with warnings as errors.
+    Returns (book folder, the build's CompletedProcess)."""
+    from nas_core import bookgen, cli
+
+    book = smoke_root / "book"
+    book.mkdir(exist_ok=True)
+    for item in (REPO / "book").iterdir():
+        if item.name in ("_build", "experiments"):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, book / item.name, dirs_exist_ok=True)
+        else:
+            shutil.copy(item, book / item.name)
+    for name in bookgen.existing_experiments():
+        if not _executed_ok(book / "experiments" / f"{name}.ipynb"):  # else run already by test_notebooks
+            cli.run_experiment(name, "smoke", {}, book / "experiments")
+    bookgen.write_book(book)
+    res = subprocess.run(bookgen.build_command(book), capture_output=True, text=True)
+    return book, res

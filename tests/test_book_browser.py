@@ -1,0 +1,204 @@
+"""The smoke-profile book in a real browser: headless Chromium driven by selenium.
+
+Every page loads; every local link, image, stylesheet and script answers 200;
+every link to an anchor finds it; images decode; each chapter shows the paper's
+figures and tables it reproduces. Screenshots of the introduction and one figure
+chapter land in the session's scratch folder, and in book/_static/screenshots/
+when NAS_CORE_SAVE_SCREENSHOTS=1.
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+
+from nas_core import bookgen
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="headless browser check needs Debian's chromium and chromium-driver "
+                              "(apt-get install -y chromium chromium-driver; .ci/run installs them)"),
+]
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+CHAPTERS = ("performance_vs_epochs", "top_k", "mutual_correlation", "bias", "pruning", "stability")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a request the browser dropped half-way (broken pipe) is no error of the book
+
+
+@pytest.fixture(scope="module")
+def site(smoke_book):
+    """The built HTML served on 127.0.0.1 at a free port; yields (base URL, html folder)."""
+    book, res = smoke_book
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    html = book / "_build" / "html"
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", html
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+# What a page says about itself, read in the browser after its load event.
+PAGE_JS = """
+return {
+  title: document.title,
+  text: document.body ? document.body.innerText : "",
+  links: Array.from(document.querySelectorAll("a[href]"), a => a.href),
+  images: Array.from(document.images, i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
+  ids: Array.from(document.querySelectorAll("[id], a[name]"), e => e.id || e.name),
+  resources: performance.getEntriesByType("resource").map(r => ({url: r.name, status: r.responseStatus})),
+};
+"""
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def has_label(text: str, label: str) -> bool:
+    """'Figure 1' in the text, but not as part of 'Figure 13'."""
+    return re.search(re.escape(label) + r"(?!\d)", text) is not None
+
+
+@pytest.fixture(scope="module")
+def pages(site, browser):
+    """Every HTML page of the book, opened in Chromium: relative path -> what PAGE_JS read."""
+    base, html = site
+    out = {}
+    for path in sorted(html.rglob("*.html")):
+        rel = path.relative_to(html).as_posix()
+        if rel.split("/")[0] in ("_static", "_sources", "_images"):
+            continue
+        browser.get(base + rel)
+        out[rel] = browser.execute_script(PAGE_JS)
+    return out
+
+
+def test_every_page_loads(pages):
+    assert "intro.html" in pages and "figures.html" in pages and "provenance.html" in pages
+    for rel, page in pages.items():
+        assert page["title"].strip(), f"{rel}: no title"
+        assert page["text"].strip(), f"{rel}: empty body"
+        assert "404" not in page["title"], f"{rel}: {page['title']}"
+
+
+def test_no_broken_internal_links_or_images(site, pages):
+    base, _ = site
+    ids = {rel: set(p["ids"]) for rel, p in pages.items()}
+    broken, checked = [], {}
+    for rel, page in pages.items():
+        for href in page["links"]:
+            if not href.startswith(base):
+                continue  # external, mailto:, javascript:
+            url, frag = urldefrag(href)
+            if url not in checked:
+                checked[url] = http_status(url)
+            if checked[url] != 200:
+                broken.append(f"{rel}: link {href} -> HTTP {checked[url]}")
+                continue
+            target = urlparse(url).path.lstrip("/") or "index.html"
+            if frag and target in ids and frag not in ids[target]:
+                broken.append(f"{rel}: link {href}: no #{frag} on {target}")
+        for img in page["images"]:
+            if img["src"].startswith(base):
+                status = checked.setdefault(img["src"], http_status(img["src"]))
+                if status != 200:
+                    broken.append(f"{rel}: image {img['src']} -> HTTP {status}")
+            if not (img["ok"] and img["w"] > 0):
+                broken.append(f"{rel}: image {img['src'][:120]} did not decode (naturalWidth {img['w']})")
+        for r in page["resources"]:  # stylesheets, scripts, fonts, images the page fetched itself
+            if r["url"].startswith(base) and not r["url"].endswith("/favicon.ico") and r["status"] not in (200, 304):
+                broken.append(f"{rel}: resource {r['url']} -> HTTP {r['status']}")
+    assert not broken, "\n".join(broken[:40])
+
+
+def test_paper_figures_and_tables_are_in_their_chapters(site, pages):
+    existing = bookgen.existing_experiments()
+    figures_page = pages["figures.html"]["text"]
+    for label, _, experiment, _, _ in bookgen.FIGURES:
+        assert has_label(figures_page, label), f"the figure index has no row for {label}"
+        if experiment in existing:
+            chapter = pages[f"experiments/{experiment}.html"]
+            assert has_label(chapter["text"], label), f"{label} is missing from chapter {experiment}"
+            if label.startswith("Figure"):
+                assert any(i["w"] > 0 for i in chapter["images"]), f"chapter {experiment} shows no image"
+    assert has_label(pages["recipes.html"]["text"], "Table 2")
+    for name in existing:  # every written chapter is in the book
+        assert f"experiments/{name}.html" in pages
+    intro_links = {urldefrag(h)[0] for h in pages["intro.html"]["links"]}
+    for text, names in bookgen.FINDINGS:  # the introduction links each finding to its chapters
+        for name in names:
+            if name in existing:
+                assert f"{site[0]}experiments/{name}.html" in intro_links, f"the introduction does not link {name}"
+
+
+def test_provenance_page_lists_every_stored_result(pages, smoke_root):
+    text = pages["provenance.html"]["text"]
+    results = sorted((smoke_root / "results").rglob("*.json"))
+    assert results, "the smoke run stored no result"
+    for path in results:
+        assert path.stem in text, f"provenance page misses {path.relative_to(smoke_root)}"
+
+
+def test_screenshots(site, browser, smoke_root):
+    base, _ = site
+    existing = bookgen.existing_experiments()
+    chapter = next((c for c in CHAPTERS if c in existing), None)
+    shots = {"intro": "intro.html"}
+    if chapter:
+        shots[chapter] = f"experiments/{chapter}.html"
+    folder = smoke_root / "screenshots"
+    folder.mkdir(exist_ok=True)
+    for name, rel in shots.items():
+        browser.get(base + rel)
+        if name != "intro":  # scroll to the chapter's first figure
+            browser.execute_script("var i = document.querySelector('.cell_output img');"
+                                   "if (i) i.scrollIntoView({block: 'center'});")
+        png = folder / f"{name}.png"
+        assert browser.save_screenshot(str(png)) and png.stat().st_size > 10_000, f"screenshot {png} failed"
+    if os.environ.get("NAS_CORE_SAVE_SCREENSHOTS") == "1":
+        dest = REPO / "book" / "_static" / "screenshots"
+        dest.mkdir(parents=True, exist_ok=True)
+        for png in folder.glob("*.png"):
+            shutil.copy(png, dest / png.name)

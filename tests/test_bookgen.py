@@ -1,0 +1,54 @@
+"""The book's generated pages (nas_core.bookgen), without building the book."""
+import json
+
+import yaml
+
+from nas_core import bookgen, cli
+
+
+def test_every_experiment_has_a_place_in_the_book():
+    in_parts = [n for _, names in bookgen.PARTS for n in names]
+    assert sorted(in_parts) == sorted(cli.EXPERIMENTS), "each experiment belongs to exactly one part"
+    for _, names in bookgen.FINDINGS:
+        assert set(names) <= set(cli.EXPERIMENTS)
+    labels = [f[0] for f in bookgen.FIGURES]
+    assert labels == [f"Table {i}" for i in range(1, 5)] + [f"Figure {i}" for i in range(1, 19)]
+    for _, _, exp, _, _ in bookgen.FIGURES:
+        assert exp is None or exp in cli.EXPERIMENTS
+
+
+def test_write_book(tmp_path):
+    results, book = tmp_path / "results", tmp_path / "book"
+    (results / "supernets").mkdir(parents=True)
+    book.mkdir()
+    meta = {"params": {"space": "nb201", "profile": "cpu", "epochs": 4, "cfg": {"C": 8}}, "rows": 3,
+            "nas_core_version": "0.1.0", "git": {"commit": "0123456789abcdef", "dirty": True},
+            "machine": {"processor": "x86_64", "cpu_count": 2}, "wall_time_s": 12.5,
+            "timestamp_utc": "2026-01-01T00:00:00+00:00", "versions": {"torch": "2.1"}}
+    (results / "supernets" / "nb201_cpu_uniform_e4_s0_abc.json").write_text(json.dumps(meta))
+    (results / "supernets" / "nb201_cpu_uniform_e4_s0_abc.csv").write_text("arch,score\n")
+    (results / "supernets" / "notes.json").write_text("[1, 2]")  # not provenance: ignored
+
+    existing = bookgen.write_book(book, results)
+    assert existing == bookgen.existing_experiments()
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert [f.split("/")[1] for f in files if f.startswith("experiments/")] == \
+        [n for _, names in bookgen.PARTS for n in names if n in existing]
+    assert set(bookgen.APPENDIX) <= set(files)
+
+    figures = (book / "figures.md").read_text()
+    for label, *_ in bookgen.FIGURES:
+        assert f"**{label}**" in figures
+    assert "`results/supernets/*_cpu_uniform_*` (1)" in figures
+    prov = (book / "provenance.md").read_text()
+    assert "nb201_cpu_uniform_e4_s0_abc" in prov and "12.5 s" in prov and "0123456789+" in prov
+    assert "notes" not in prov
+    findings = (book / "_findings.md").read_text()
+    assert all(f"\n{i}. **" in findings for i in range(1, 6))
+    assert "Table 2" in (book / "recipes.md").read_text()
+
+
+def test_command_keeps_only_declared_parameters():
+    cmd = bookgen.command("mutual_correlation", {"spaces": ["nb101"], "other": 1}, {"spaces": {}})
+    assert cmd == "nas-study run mutual_correlation --profile cpu -p 'spaces=[\"nb101\"]'"
