@@ -11,7 +11,7 @@ PROFILE ?= cpu
 NAS_CORE_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(CURDIR)/data)
 export NAS_CORE_DATA
 
-.PHONY: book test install run clean-book benchmarks
+.PHONY: book book-cached test install run clean-book benchmarks
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ install: $(VENV)/.installed
 # Execute every experiment notebook on $(PROFILE) (cached results are reused), then build.
 book: install
 	$(VENV)/bin/nas-study book --profile $(PROFILE)
+
+# Render from stored results only: chapters whose results are missing get a placeholder page.
+book-cached: install
+	$(VENV)/bin/nas-study book --profile $(PROFILE) --cached-only
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q

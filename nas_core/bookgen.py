@@ -289,6 +289,24 @@ def write_book(book_dir: Path = cli.BOOK, results: Path | None = None, notebooks
     return existing
 
 
+def write_placeholder(experiment: str, profile: str, reason: str, out_dir: Path) -> Path:
+    """An executed-notebook stand-in for a chapter whose results are not stored yet:
+    its title, the paper's labels it will hold, and the command that computes it."""
+    import nbformat
+
+    labels = ", ".join(figures_of(experiment)) or "no paper figure"
+    text = (f"# {cli.EXPERIMENTS[experiment]}\n\n"
+            f"```{{warning}}\nThis chapter's `{profile}`-profile results are not stored yet, so it is not "
+            f"rendered ({labels}).\n```\n\n"
+            f"Missing: {reason}\n\nCompute them (resumable) with:\n\n"
+            f"```bash\nnas-study run {experiment} --profile {profile}\n```\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    out = Path(out_dir) / f"{experiment}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    return out
+
+
 def build_command(book_dir: Path = cli.BOOK) -> list[str]:
     """``jupyter-book build`` with warnings as errors (``python -m jupyter_book`` does not run in 1.x)."""
     import sys

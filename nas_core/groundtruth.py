@@ -251,6 +251,10 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     todo = [p for p in wanted if p not in done]
 
     if todo:
+        from .store import require_compute
+
+        require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)",
+                        f"nas-study gt {space_name} --profile {profile}")
         if done_df is None:  # a new table: record the configuration its hash stands for
             out_path.parent.mkdir(parents=True, exist_ok=True)
             meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})

@@ -41,6 +41,20 @@ class StoreError(RuntimeError):
     """A stored result is missing, corrupt or was made for other parameters."""
 
 
+CACHED_ONLY_ENV = "NAS_CORE_CACHED_ONLY"
+
+
+class ResultMissing(LookupError):
+    """A result is not stored and ``$NAS_CORE_CACHED_ONLY`` forbids computing it."""
+
+
+def require_compute(what: str, command: str | None = None) -> None:
+    """Raise ``ResultMissing`` for ``what`` when only stored results may be used."""
+    if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
+        hint = f"; compute it with: {command}" if command else ""
+        raise ResultMissing(f"{what} is not stored under the results root{hint}")
+
+
 # ---------------------------------------------------------------- canonical JSON and keys
 
 def _plain(o):
@@ -267,6 +281,7 @@ class ResultStore:
                     return self.load(experiment, name, params)
             except StoreError as e:  # corrupt: recompute, but say so
                 warnings.warn(f"recomputing: {e}", stacklevel=2)
+        require_compute(f"result {experiment}/{name}", command)
         t0 = time.time()
         df = compute_fn()
         if not isinstance(df, pd.DataFrame):

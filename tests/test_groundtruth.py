@@ -284,3 +284,15 @@ def test_end_to_end_real_training(tmp_path, monkeypatch, capsys):
     pool = gt.build_ground_truth("nb201", "smoke", archs, [0], out_path=tmp_path / "pool.csv", workers=2,
                                  progress=False)
     pd.testing.assert_frame_equal(without_wall(pool), without_wall(gt.load_csv_table(out, "nb201")))
+
+
+def test_cached_only_refuses_missing_runs_but_serves_stored_ones(tmp_path, archs, monkeypatch):
+    from nas_core.store import CACHED_ONLY_ENV, ResultMissing
+
+    out = tmp_path / "gt.csv"
+    built = gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
+    monkeypatch.setenv(CACHED_ONLY_ENV, "1")
+    again = gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
+    pd.testing.assert_frame_equal(without_wall(built), without_wall(again))
+    with pytest.raises(ResultMissing, match="1 of 3 runs"):
+        gt.build_ground_truth("nb201", "smoke", archs[:3], [0], out_path=out, workers=1, **FAST)

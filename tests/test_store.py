@@ -223,3 +223,33 @@ def test_checkpoint_round_trip(tmp_path):
     with pytest.raises(TypeError, match="numpy scalar"):
         st.save_checkpoint(tmp_path / "bad.pt", {"loss": [np.float64(0.5)]})
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_cached_only_refuses_to_compute_and_names_the_command(tmp_path, monkeypatch):
+    from nas_core.store import CACHED_ONLY_ENV, ResultMissing, ResultStore
+
+    store = ResultStore(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"x": [1]})
+
+    monkeypatch.setenv(CACHED_ONLY_ENV, "1")
+    with pytest.raises(ResultMissing, match="nas-study run demo"):
+        store.get_or_compute("exp", "r", {"a": 1}, compute, command="nas-study run demo")
+    assert not calls
+    monkeypatch.delenv(CACHED_ONLY_ENV)
+    store.get_or_compute("exp", "r", {"a": 1}, compute)
+    monkeypatch.setenv(CACHED_ONLY_ENV, "1")  # stored now: served without computing
+    assert store.get_or_compute("exp", "r", {"a": 1}, compute)["x"].tolist() == [1] and len(calls) == 1
+
+
+def test_placeholder_chapter_names_its_figures_and_command(tmp_path):
+    import nbformat
+
+    from nas_core import bookgen
+
+    out = bookgen.write_placeholder("top_k", "cpu", "result supernets/x is not stored", tmp_path)
+    text = nbformat.read(out, as_version=4).cells[0].source
+    assert "Figure 2" in text and "Figure 16" in text and "nas-study run top_k --profile cpu" in text
