@@ -482,7 +482,7 @@ def load(cfg: Mapping[str, Any], *, root=None) -> "ImageData | TextData":
     """A dataset by ``cfg["dataset"]`` with the splits of the module docstring.
 
     Keys read: dataset, image_size, n_train, n_valid, split_seed (0), download;
-    for ptb max_train_tokens; for synthetic also in_channels, num_classes. Other
+    for ptb max_train_tokens, max_eval_tokens; for synthetic also in_channels, num_classes. Other
     keys (network settings of a space's config) are ignored; None means default.
     """
     name = cfg["dataset"]
@@ -656,7 +656,10 @@ def load_ptb(cfg: Mapping[str, Any] | None = None, *, root=None) -> TextData:
     ``<eos>`` appended; the vocabulary is built from the training file in first-seen
     order (10,000 words incl. ``<eos>``; valid/test words outside it map to ``<unk>``).
     ``cfg["max_train_tokens"]`` keeps the first n training tokens (CPU scale); the
-    vocabulary stays that of the whole training file."""
+    vocabulary stays that of the whole training file. ``cfg["max_eval_tokens"]``
+    keeps the first n tokens of the validation and of the test split, so that
+    small profiles evaluate fast (every supernet scores each sampled architecture
+    on the validation split); None keeps them whole (the paper)."""
     cfg = cfg or {}
     root = _root(root)
     files = _ptb_files(root, cfg.get("download"))
@@ -665,6 +668,9 @@ def load_ptb(cfg: Mapping[str, Any] | None = None, *, root=None) -> TextData:
     mt = cfg.get("max_train_tokens")
     if mt is not None:
         tr = tr[:int(mt)]
+    me = cfg.get("max_eval_tokens")
+    if me is not None:
+        va, te = va[:int(me)], te[:int(me)]
     return TextData(torch.tensor(tr), torch.tensor(va), torch.tensor(te), vocab_size=len(itos), itos=itos)
 
 

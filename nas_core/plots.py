@@ -42,3 +42,80 @@ def performance_vs_epochs(summary: pd.DataFrame, *, title: str, metric: str, gt_
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def top_k_vs_epochs(ax, table: pd.DataFrame, *, title: str, metric: str, higher_is_better: bool = True,
+                    seed_spread: pd.DataFrame | None = None, references=()):
+    """Figure 2, one panel: the ground truth of the supernet's top-k pick per supernet budget
+    (solid, one line per k), with the spread over seeds as error bars where several were trained,
+    random search's expectation (dashed, same colour) and the best of the sample (dotted).
+    ``table`` is an ``analysis.top_k_table`` of one seed along the ladder; ``references`` are
+    ``(label, value)`` paper numbers in the same units (black dashed)."""
+    colours = sns.color_palette(n_colors=max(3, table["k"].nunique()))
+    for colour, (k, g) in zip(colours, table.groupby("k")):
+        g = g.sort_values("epochs")
+        ax.plot(g["epochs"], g["supernet_top_k"], color=colour, label=f"supernet top-{k}", **OURS_STYLE)
+        ax.axhline(g["random_expectation"].iloc[0], color=colour, linestyle="--", linewidth=1,
+                   label=f"random search top-{k} (expected)")
+        if seed_spread is not None and len(seed_spread):
+            s = seed_spread[(seed_spread["k"] == k) & (seed_spread["n_seeds"] > 1)]
+            if len(s):
+                ax.errorbar(s["epochs"] * 1.08, s["mean"], yerr=[s["mean"] - s["min"], s["max"] - s["mean"]],
+                            fmt="s", color=colour, capsize=3, markersize=4,
+                            label=f"top-{k}: mean, min-max of {int(s['n_seeds'].iloc[0])} seeds")
+    ax.axhline(table["best_of_sample"].iloc[0], color="gray", linestyle=":", label="best of the sample")
+    for label, value in references:
+        ax.axhline(value, color="black", linestyle="--", linewidth=0.8)
+        ax.text(0.01, value, f"paper: {label}", transform=ax.get_yaxis_transform(), fontsize=7, va="bottom")
+    if len(references):
+        ax.plot([], [], color="black", linestyle="--", linewidth=0.8, label="paper (labelled on the line)")
+    direction = "" if higher_is_better else " (lower is better, log scale)"
+    ax.set(xscale="log", xlabel="supernet training epochs", ylabel=f"ground truth {metric}{direction}", title=title)
+    if not higher_is_better:  # perplexities of diverged networks span orders of magnitude
+        ax.set_yscale("log")
+    _epoch_ticks(ax, sorted(table["epochs"].unique()))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return ax
+
+
+def _epoch_ticks(ax, values) -> None:
+    """Plain-number ticks at the given values on a log axis (1, 2, 4 ... not 2x10^0)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    ax.xaxis.set_major_locator(FixedLocator([float(v) for v in values]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+
+
+def regret_curves(ax, frame: pd.DataFrame, columns, *, title: str, metric: str, bars: dict | None = None,
+                  log: bool = False):
+    """Figure 16, one panel: test regret after retraining n architectures in each supernet's
+    order (``columns`` of an ``analysis.regret_frame``) against random search's mean (black) and
+    5-95% spread (shaded); dashed grey bars: the regret of the top-1% / top-10% boundary.
+    ``log``: a symmetric-log regret axis (perplexity regrets span orders of magnitude)."""
+    for col in columns:
+        ax.plot(frame["n"], frame[col], label=col, linewidth=1.5)
+    ax.plot(frame["n"], frame["random_mean"], color="black", label="random search (mean)")
+    ax.fill_between(frame["n"], frame["random_lo"], frame["random_hi"], color="black", alpha=0.12,
+                    label="random search (5-95%)")
+    for (frac, value), style in zip(sorted((bars or {}).items()), ("--", "-.")):
+        ax.axhline(value, color="gray", linestyle=style, linewidth=1, label=f"top-{frac:.0%} bar")
+    ax.set(xscale="log", xlabel="retrained architectures", ylabel=f"test regret ({metric})", title=title)
+    if log:
+        ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0)
+    n = int(frame["n"].max())
+    _epoch_ticks(ax, [v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if v <= n] + ([n] if n > 1 else []))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return ax
+
+
+def mutual_heatmap(ax, matrix: pd.DataFrame, *, title: str, annotate: bool | None = None):
+    """Figures 3 and 13-15: a Spearman matrix as a heat map on a fixed -1..1 scale."""
+    annotate = len(matrix) <= 24 if annotate is None else annotate
+    size = 7 if len(matrix) <= 12 else 5
+    sns.heatmap(matrix.astype(float), ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", square=True, annot=annotate,
+                fmt=".2f", annot_kws={"fontsize": size}, cbar_kws={"shrink": 0.6}, linewidths=0.3)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=size + 1)
+    return ax

@@ -97,7 +97,8 @@ def fair_decisions(choices: dict[str, tuple]) -> tuple[list[str], int]:
     activations). ``m`` is the size of that set (3 on NAS-Bench-101 and 5 on
     NAS-Bench-201, as in the paper's appendix B.1).
     """
-    sets = [frozenset(c) for c in choices.values()]
+    # decisions fixed by pruning (one candidate) say nothing about the op set
+    sets = [frozenset(c) for c in choices.values() if len(c) > 1] or [frozenset(c) for c in choices.values()]
     top = max(set(sets), key=lambda k: (sets.count(k), len(k), sorted(map(str, k))))
     return [n for n, c in choices.items() if set(c) <= top], len(top)
 

@@ -391,8 +391,8 @@ class _Trainer:
             self.sampler = (FairNasSampler(space, m=paths) if strategy == "fairnas"
                             else MultiPathSampler(space, paths if paths is not None else paper_paths(space.name)))
             self.shards = 1
-        if self.lm and (self.shards > 1 or strategy in ("fairnas", "multipath")):
-            raise NotImplementedError("language-model supernets train single-path (uniform, gpus=1) only")
+        if self.lm and self.shards > 1:
+            raise NotImplementedError("language-model supernets do not shard the batch (gpus=1, no parallel)")
         if self.lm and epochs != int(epochs):
             raise ValueError(f"language models train whole epochs, got {epochs}")
 
@@ -609,20 +609,23 @@ class _Trainer:
             seq = min(seq, src.size(0) - 1 - i)
             inp, tgt = src[i:i + seq], src[i + 1:i + 1 + seq].reshape(-1)
             self.lr = lr_at(r, (epoch + i / src.size(0)) / max(1, self.epochs))
-            arch = None if self.standalone else self.sampler.next_paths(self.rng)[0]
+            # FairNAS / multi-path: every path runs from the same carried state, gradients summed;
+            # the last path's state is carried on
+            archs = [None] if self.standalone else self.sampler.next_paths(self.rng)
             self.optimizer.zero_grad(set_to_none=True)
-            hidden = detach_hidden(hidden)
-            with self._autocast():
-                if r.tar_beta:  # DARTS's temporal activation regularisation on the cell outputs
-                    out, hidden, raw, _ = self.model(inp, hidden, arch, return_h=True)
-                else:
-                    out, hidden = self.model(inp, hidden, arch)
-            raw_loss = F.cross_entropy(out.reshape(-1, out.size(-1)).float(), tgt)
-            self._check(raw_loss, epoch, s, arch)
-            loss = raw_loss + r.tar_beta * (raw[1:] - raw[:-1]).float().pow(2).mean() if r.tar_beta else raw_loss
-            loss.backward()
-            stats[0] += raw_loss.item() * tgt.numel()
-            stats[2] += tgt.numel()
+            h0 = detach_hidden(hidden)
+            for arch in archs:
+                with self._autocast():
+                    if r.tar_beta:  # DARTS's temporal activation regularisation on the cell outputs
+                        out, hidden, raw, _ = self.model(inp, h0, arch, return_h=True)
+                    else:
+                        out, hidden = self.model(inp, h0, arch)
+                raw_loss = F.cross_entropy(out.reshape(-1, out.size(-1)).float(), tgt)
+                self._check(raw_loss, epoch, s, arch)
+                loss = raw_loss + r.tar_beta * (raw[1:] - raw[:-1]).float().pow(2).mean() if r.tar_beta else raw_loss
+                loss.backward()
+                stats[0] += raw_loss.item() * tgt.numel()
+                stats[2] += tgt.numel()
             stop = self._update(seq / r.bptt if r.variable_bptt else 1.0)
             i += seq
             s += 1

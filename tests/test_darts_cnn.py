@@ -184,3 +184,45 @@ def test_configs():
         assert {"dataset", "C", "layers", "auxiliary", "drop_path_prob", "num_classes", "in_channels",
                 "image_size", "n_train", "n_valid"} <= set(cfg)
     assert SPACE.config("paper")["C"] == 36 and SPACE.config("paper")["layers"] == 20
+
+
+# ---- FairNAS: from_decisions and fair path sets
+def test_from_decisions_round_trip():
+    sub = SPACE.fix_blocks(DARTS_V2, 10, seed=1)
+    enas = DartsCnnSpace(distinct_inputs=False)
+    for sp in (SPACE, sub, enas):
+        for a in sp.sample_many(200, seed=5):
+            assert sp.from_decisions(sp.decisions(a)) == a
+    d = SPACE.decisions(DARTS_V2)
+    same = {**d, "normal.n3.b1.input": d["normal.n3.b0.input"]}
+    with pytest.raises(InvalidArchitecture, match="inputs must differ"):
+        SPACE.from_decisions(same)
+    assert enas.from_decisions(same).normal[3][1] == d["normal.n3.b0.input"]
+    with pytest.raises(InvalidArchitecture, match="missing"):
+        SPACE.from_decisions({k: v for k, v in d.items() if k != "reduce.n5.b1.op"})
+
+
+def test_fairnas_covers_every_op_once_with_valid_inputs():
+    from nas_core.sampling import FairNasSampler
+
+    s = FairNasSampler(SPACE)
+    ops = [k for k in SPACE.decision_choices() if k.endswith(".op")]
+    assert s.m == 7 and s.fair == ops  # inputs are drawn, not balanced
+    rng = random.Random(0)
+    for _ in range(50):
+        paths = s.next_paths(rng)
+        assert len(paths) == 7 and all(SPACE.is_valid(a) for a in paths)  # distinct input pairs
+        for k in ops:
+            assert sorted(SPACE.decisions(a)[k] for a in paths) == sorted(OPS)
+    assert s.fallbacks == 0
+
+
+def test_fairnas_training_steps():
+    from nas_core import data
+    from nas_core.training import recipe_for, train_supernet
+
+    cfg = SPACE.config("smoke")
+    d = data.load({"dataset": "synthetic", "image_size": cfg["image_size"], "n_train": 64, "n_valid": 16})
+    _, hist = train_supernet(SPACE, cfg, d, recipe_for("darts_cnn", "smoke"), 1, strategy="fairnas", seed=0,
+                             progress=False, max_steps_per_epoch=2)
+    assert hist["steps"].iloc[0] == 2 and math.isfinite(hist["train_loss"].iloc[0])

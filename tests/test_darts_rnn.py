@@ -151,3 +151,71 @@ def test_configs():
         assert {"bptt", "max_train_tokens", "vocab_size", "dropout", "dropouth", "dropoutx", "dropouti",
                 "dropoute"} <= set(cfg)
     assert SPACE.config("paper")["nhid"] == 850
+
+
+# ---- FairNAS: from_decisions and fair path sets
+def test_from_decisions_round_trip():
+    sub = SPACE.restrict({"n3.input": [0, 2], "n8.act": ["relu"]})
+    for sp in (SPACE, sub):
+        for a in sp.sample_many(200, seed=5):
+            assert sp.from_decisions(sp.decisions(a)) == a
+    d = SPACE.decisions(DARTS_V2)
+    with pytest.raises(InvalidArchitecture, match="out of range"):
+        SPACE.from_decisions({**d, "n2.input": 2})
+    with pytest.raises(InvalidArchitecture, match="pruned"):
+        sub.from_decisions(d)
+    with pytest.raises(InvalidArchitecture, match="missing"):
+        SPACE.from_decisions({k: v for k, v in d.items() if k != "n4.act"})
+
+
+def test_fairnas_covers_every_activation_once():
+    from nas_core.sampling import FairNasSampler
+
+    s = FairNasSampler(SPACE)
+    assert s.m == 4 and s.fair == [f"n{i}.act" for i in range(1, 9)]  # inputs are drawn, not balanced
+    rng = random.Random(0)
+    inputs = collections.Counter()
+    for _ in range(100):
+        paths = s.next_paths(rng)
+        assert len(paths) == 4 and all(SPACE.is_valid(a) for a in paths)
+        for i in range(8):
+            assert sorted(a.recurrent[i][0] for a in paths) == sorted(ACTS)
+        inputs.update(a.recurrent[7][1] for a in paths)
+    assert set(inputs) == set(range(8))  # node 8's input still varies over all its candidates
+
+
+def test_fairnas_training_steps():
+    from nas_core.data import TextData
+    from nas_core.training import recipe_for, train_supernet
+
+    cfg = {**SPACE.config("smoke"), "vocab_size": 50}
+    g = torch.Generator().manual_seed(0)
+    d = TextData(*(torch.randint(0, 50, (n,), generator=g) for n in (1000, 200, 200)), vocab_size=50,
+                 itos=tuple(map(str, range(50))))
+    _, hist = train_supernet(SPACE, cfg, d, recipe_for("darts_rnn", "smoke"), 1, strategy="fairnas", seed=0,
+                             progress=False, max_steps_per_epoch=2)
+    assert hist["steps"].iloc[0] == 2 and math.isfinite(hist["train_loss"].iloc[0])
+
+
+# ---- evaluation cap of the small profiles
+def test_eval_token_cap_in_small_profiles():
+    caps = {p: SPACE.config(p)["max_eval_tokens"] for p in ("smoke", "cpu", "paper")}
+    assert caps == {"smoke": 2000, "cpu": 20_000, "paper": None}
+
+
+def test_load_ptb_caps_valid_and_test():
+    import os
+    from pathlib import Path
+
+    from nas_core import data
+
+    root = Path(os.environ.get(data.ENV_ROOT) or Path(__file__).resolve().parents[2] / "shared" / "data")
+    if not (root / "ptb" / "ptb.train.txt").exists():
+        pytest.skip(f"PTB absent under {root}")
+    full = data.load({"dataset": "ptb"}, root=root)
+    small = data.load(SPACE.config("smoke"), root=root)
+    assert (len(small.train), len(small.valid), len(small.test)) == (2000, 2000, 2000)
+    assert torch.equal(small.valid, full.valid[:2000]) and torch.equal(small.test, full.test[:2000])
+    assert small.vocab_size == full.vocab_size == 10000
+    paper = data.load(SPACE.config("paper"), root=root)
+    assert (len(paper.valid), len(paper.test)) == (73_760, 82_430)  # uncapped

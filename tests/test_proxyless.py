@@ -1,4 +1,5 @@
 """ProxylessNAS (GPU) space: counts, parsing, networks, cost, restriction."""
+import math
 import random
 
 import pytest
@@ -208,3 +209,72 @@ def test_fraction_under_600m(space):
     frac = sum(f < MOBILE_FLOPS_LIMIT for f in flops) / len(flops)
     assert 0.17 < frac < 0.24  # about 21% of uniform architectures pass the "Proxyless-600M" filter
     assert 380e6 < min(flops) and max(flops) < 910e6
+
+
+# ---- FairNAS: from_decisions and fair path sets
+def test_from_decisions_round_trip(space):
+    sub = space.restrict({"layer02": ["skip", "k3_e3"], "layer21": ["k5_e6"]})
+    for sp in (space, sub):
+        for a in sp.sample_many(200, seed=5):
+            assert sp.from_decisions(sp.decisions(a)) == a
+    d = space.decisions(PROXYLESS_GPU)
+    with pytest.raises(InvalidArchitecture, match="layer01 is the first layer"):
+        space.from_decisions({**d, "layer01": "skip"})
+    with pytest.raises(InvalidArchitecture, match="pruned"):
+        sub.from_decisions(d)
+    with pytest.raises(InvalidArchitecture, match="missing"):
+        space.from_decisions({k: v for k, v in d.items() if k != "layer07"})
+
+
+def test_fairnas_covers_every_op_once(space):
+    from nas_core.sampling import FairNasSampler
+
+    s = FairNasSampler(space)
+    assert s.m == 7 and s.fair == list(space.decision_choices())  # every layer is an op decision
+    rng = random.Random(0)
+    for _ in range(50):
+        paths = s.next_paths(rng)
+        assert len(paths) == 7 and all(space.is_valid(a) for a in paths)
+        for i, cands in enumerate(space.decision_choices().values()):
+            col = [a.ops[i] for a in paths]
+            assert set(col) == set(cands)  # every candidate trains in this mini-batch
+            if len(cands) == 7:
+                assert sorted(col) == sorted(cands)  # exactly once
+    assert s.fallbacks == 0
+
+
+def test_fairnas_training_steps(space):
+    from nas_core import data
+    from nas_core.training import recipe_for, train_supernet
+
+    cfg = space.config("smoke")
+    d = data.load({"dataset": "synthetic", "image_size": cfg["image_size"], "n_train": 64, "n_valid": 16})
+    _, hist = train_supernet(space, cfg, d, recipe_for("proxyless", "smoke"), 1, strategy="fairnas", seed=0,
+                             progress=False, max_steps_per_epoch=2)
+    assert hist["steps"].iloc[0] == 2 and math.isfinite(hist["train_loss"].iloc[0])
+
+
+# ---- initialisation: a fresh network predicts near-uniform classes
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_initial_loss_near_log_num_classes(space, profile):
+    cfg = space.config(profile)
+    torch.manual_seed(0)
+    x = torch.randn(16, cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+    y = torch.randint(0, cfg["num_classes"], (16,))
+    nets = [(space.supernet(cfg), (a,)) for a in space.sample_many(2, seed=0)]
+    nets += [(space.standalone(PROXYLESS_GPU, cfg), ())]
+    for net, args in nets:
+        for train in (True, False):
+            net.train(train)
+            with torch.no_grad():
+                loss = torch.nn.functional.cross_entropy(net(x, *args), y).item()
+            assert abs(loss - math.log(cfg["num_classes"])) < 0.4, (train, loss)
+
+
+def test_small_profiles_scale_the_head(space):
+    # a 1280-wide head on a tiny 10-class network made lr 0.2 blow the loss up (module docstring)
+    for profile, width in (("smoke", 320), ("cpu", 448)):
+        assert space.supernet(space.config(profile)).classifier.in_features == width
+    assert space.standalone(PROXYLESS_GPU, space.config("paper")).classifier.in_features == 1728
+    no_key = {k: v for k, v in space.config("smoke").items() if k != "scale_head"}
+    assert space.supernet(no_key).classifier.in_features == 1280  # ProxylessNAS's rule by default

@@ -187,7 +187,7 @@ def test_append_log_resume_after_sigkill(tmp_path):
     path = tmp_path / "killed.csv"
     proc = _run_writer(path, n, 0.002)
     deadline = time.time() + 60
-    while time.time() < deadline and (not path.exists() or path.read_bytes().count(b"\n") < 40):
+    while time.time() < deadline and (not path.exists() or path.read_bytes().count(b"\n") < 41):  # header + 40 rows
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)

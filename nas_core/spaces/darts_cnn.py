@@ -478,6 +478,26 @@ class DartsCnnSpace(SearchSpace):
     def decision_choices(self) -> dict:
         return dict(self.allowed)
 
+    def from_decisions(self, decisions: Mapping) -> DartsCnnArch:
+        """Inverse of ``decisions``; raises InvalidArchitecture if the result is not in this space.
+
+        FairNAS (``sampling.FairNasSampler``) balances the 16 op decisions: m = 7 paths use
+        each op of every choice block once. The inputs are not balanced (a block has 2..5
+        candidates and the two blocks of a node must differ); each path takes the inputs
+        of a uniform architecture, so they are always a valid distinct pair."""
+        cells = {}
+        for cell in CELLS:
+            pairs = []
+            for n, b in itertools.product(NODES, (0, 1)):
+                key = f"{cell}.n{n}.b{b}"
+                if key + ".op" not in decisions or key + ".input" not in decisions:
+                    raise InvalidArchitecture(f"missing decision {key}.op or {key}.input")
+                pairs.append((decisions[key + ".op"], decisions[key + ".input"]))
+            cells[cell] = tuple(pairs)
+        arch = DartsCnnArch(cells["normal"], cells["reduce"])
+        self.validate(arch)
+        return arch
+
     def restrict(self, allowed: Mapping[str, Iterable]) -> "DartsCnnSpace":
         """Exact sub-space: decisions narrowed to ``allowed`` (intersected with this space's)."""
         merged = dict(self.allowed)

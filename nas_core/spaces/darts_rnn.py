@@ -274,6 +274,19 @@ class DartsRnnSpace(SearchSpace):
     def decision_choices(self) -> dict:
         return dict(self.allowed)
 
+    def from_decisions(self, decisions: Mapping) -> DartsRnnArch:
+        """Inverse of ``decisions``; raises InvalidArchitecture if the result is not in this space.
+
+        FairNAS (``sampling.FairNasSampler``) balances the activations: m = 4 paths use
+        each of a node's 4 activations once. The inputs are not balanced (node i has only
+        i candidates); each path takes those of a uniform architecture, so they stay valid."""
+        missing = [f"n{i}.{k}" for i in range(1, STEPS + 1) for k in ("act", "input") if f"n{i}.{k}" not in decisions]
+        if missing:
+            raise InvalidArchitecture(f"missing decisions {missing}")
+        arch = DartsRnnArch(tuple((decisions[f"n{i}.act"], decisions[f"n{i}.input"]) for i in range(1, STEPS + 1)))
+        self.validate(arch)
+        return arch
+
     def restrict(self, allowed: Mapping[str, Iterable]) -> "DartsRnnSpace":
         """Exact sub-space: every decision is independent, so narrowing is a product."""
         merged = dict(self.allowed)
@@ -288,15 +301,19 @@ class DartsRnnSpace(SearchSpace):
 
     # ---- networks
     def config(self, profile: str) -> dict[str, Any]:
-        # DARTS train.py dropouts; vocab_size is overwritten from the corpus at build time
+        # DARTS train.py dropouts; vocab_size is overwritten from the corpus at build time.
+        # max_eval_tokens caps the validation and test splits (data.load_ptb; PTB's are 73,760 and
+        # 82,430 tokens): the supernet scores every sampled architecture on the validation split, so
+        # small profiles use its first tokens only; the paper evaluates on the whole splits.
         base = dict(dataset="ptb", vocab_size=10000, dropout=0.75, dropouth=0.25, dropoutx=0.75, dropouti=0.2,
                     dropoute=0.1)
         if profile == "smoke":
-            return {**base, "ninp": 16, "nhid": 16, "bptt": 8, "max_train_tokens": 2000}
+            return {**base, "ninp": 16, "nhid": 16, "bptt": 8, "max_train_tokens": 2000, "max_eval_tokens": 2000}
         if profile == "cpu":  # provisional: a CPU-sized cell, DARTS's bptt, a ~100k-token slice of PTB
-            return {**base, "ninp": 96, "nhid": 96, "bptt": 35, "max_train_tokens": 100_000}
+            return {**base, "ninp": 96, "nhid": 96, "bptt": 35, "max_train_tokens": 100_000,
+                    "max_eval_tokens": 20_000}
         if profile == "paper":
-            return {**base, "ninp": 850, "nhid": 850, "bptt": 35, "max_train_tokens": None}
+            return {**base, "ninp": 850, "nhid": 850, "bptt": 35, "max_train_tokens": None, "max_eval_tokens": None}
         raise ValueError(f"unknown profile {profile!r}; choose smoke, cpu or paper")
 
     def _net(self, cfg, arch):

@@ -16,7 +16,13 @@ Base widths, layer counts and strides follow the ProxylessNAS search code
 (``width_stages = [24, 40, 80, 96, 192, 320]``, ``n_cell_stages = [4, 4, 4, 4, 4, 1]``,
 ``stride_stages = [2, 2, 2, 1, 2, 1]``); the published proxyless_gpu network has
 exactly these channels. The head keeps 1280 channels for width multipliers <= 1,
-as ProxylessNAS and MobileNetV2 do.
+as ProxylessNAS and MobileNetV2 do; the small profiles (smoke, cpu) set
+``scale_head`` so that it scales with the width like every other layer.
+Why: the classifier's step on a logit grows with the squared norm of the
+pooled head features (1280 non-negative ReLU6 outputs), so a 1280-wide head
+on a tiny 10-class network made Table 2's learning rate (0.2) blow the loss up
+within a few steps (first-epoch loss ~8 where ln 10 = 2.3 at the start). The
+paper setting (width 1.35 scales the head anyway) is unchanged.
 
 The 21 searchable layers are numbered ``layer01`` .. ``layer21``. Each picks an
 MBConv with kernel {3, 5, 7} and expansion {3, 6}, written ``k{kernel}_e{expand}``
@@ -26,6 +32,11 @@ may also be ``skip`` (identity) and, when an MBConv, add a residual connection.
 Which layers keep the shape is fixed by position, so the space is the same
 at every width (at tiny widths layer13's channels can coincide; it still gets
 no skip and no residual). Size: 6**6 * 7**15 = 2.22e17.
+
+FairNAS (``from_decisions``): every layer is an op decision, so a fair set of
+m = 7 paths uses each of a layer's candidates once; the six first-in-stage
+layers have only 6 candidates and take one extra uniform draw (see
+``sampling.FairNasSampler``). Every combination is valid.
 
 Canonical string: the 21 choices joined by ``:``, e.g. PROXYLESS_GPU is
 ``k5_e3:skip:skip:skip:k7_e3:skip:skip:k3_e3:k7_e6:skip:skip:k5_e3:k5_e6:k3_e3:skip:k5_e3:k7_e6:k7_e6:k7_e6:k5_e6:k7_e6``.
@@ -112,7 +123,7 @@ class _Plan:
 
 
 @lru_cache(maxsize=None)
-def _plan(width_mult: float, small_input: bool) -> _Plan:
+def _plan(width_mult: float, small_input: bool, scale_head: bool = False) -> _Plan:
     cin = make_divisible(FIRST_WIDTH * width_mult)
     layers = []
     for base, n, stride in STAGES:
@@ -120,7 +131,7 @@ def _plan(width_mult: float, small_input: bool) -> _Plan:
         for i in range(n):
             layers.append((cin, cout, stride if i == 0 else 1))
             cin = cout
-    head = make_divisible(HEAD_WIDTH * width_mult) if width_mult > 1.0 else HEAD_WIDTH
+    head = make_divisible(HEAD_WIDTH * width_mult) if width_mult > 1.0 or scale_head else HEAD_WIDTH
     return _Plan(make_divisible(STEM_WIDTH * width_mult), 1 if small_input else 2,
                  make_divisible(FIRST_WIDTH * width_mult), tuple(layers), head)
 
@@ -146,9 +157,9 @@ def _mbconv_cost(cin, cout, k, stride, expand, h):
 
 
 @lru_cache(maxsize=64)
-def _cost_table(width_mult, small_input, image_size, num_classes, in_channels):
+def _cost_table(width_mult, small_input, scale_head, image_size, num_classes, in_channels):
     """Fixed part (params, macs) and, per layer, {op: (params, macs)}."""
-    plan = _plan(width_mult, small_input)
+    plan = _plan(width_mult, small_input, scale_head)
     p, m, h = _conv_cost(in_channels, plan.stem, 3, plan.stem_stride, image_size)
     dp, dm, h = _mbconv_cost(plan.stem, plan.first, 3, 1, 1, h)
     fixed_p, fixed_m = p + dp, m + dm
@@ -297,17 +308,18 @@ class ProxylessSupernet(_Backbone):
 # ---- the space ------------------------------------------------------------------
 _PROFILES = {
     # tiny network for tests; stem stride 1 so 16x16 inputs still reach 1x1 at the end
+    # scale_head: head width follows width_mult (1280 would dwarf the tiny network; module docstring)
     "smoke": dict(dataset="cifar10-4k", image_size=16, num_classes=10, in_channels=3, width_mult=0.25,
-                  small_input=True, dropout=0.0, n_train=256, n_valid=128),
+                  small_input=True, scale_head=True, dropout=0.0, n_train=256, n_valid=128),
     # CPU stand-in for ImageNet (provisional): CIFAR-10 subset at 32x32, narrow network
     "cpu": dict(dataset="cifar10-4k", image_size=32, num_classes=10, in_channels=3, width_mult=0.35,
-                small_input=True, dropout=0.1, n_train=3000, n_valid=1000),
+                small_input=True, scale_head=True, dropout=0.1, n_train=3000, n_valid=1000),
     # the paper: ImageNet train set (1.28M) for training, the 50k validation set held out;
     # dropout 0.3 as ProxylessNAS trains proxyless_gpu
     "paper": dict(dataset="imagenet", image_size=224, num_classes=1000, in_channels=3, width_mult=1.35,
-                  small_input=False, dropout=0.3, n_train=1_281_167, n_valid=50_000),
+                  small_input=False, scale_head=False, dropout=0.3, n_train=1_281_167, n_valid=50_000),
 }
-_NET_KEYS = ("image_size", "num_classes", "in_channels", "width_mult", "small_input", "dropout")
+_NET_KEYS = ("image_size", "num_classes", "in_channels", "width_mult", "small_input", "scale_head", "dropout")
 
 
 class ProxylessSpace(SearchSpace):
@@ -362,6 +374,15 @@ class ProxylessSpace(SearchSpace):
     def decision_choices(self) -> dict[str, tuple]:
         return dict(zip(DECISION_NAMES, self.choices))
 
+    def from_decisions(self, decisions: Mapping[str, str]) -> ProxylessArch:
+        """Inverse of ``decisions``; raises InvalidArchitecture if the result is not in this space."""
+        missing = [n for n in DECISION_NAMES if n not in decisions]
+        if missing:
+            raise InvalidArchitecture(f"missing decisions {missing}")
+        arch = ProxylessArch(tuple(decisions[n] for n in DECISION_NAMES))
+        self.validate(arch)
+        return arch
+
     def restrict(self, allowed: Mapping[str, Iterable]) -> "ProxylessSpace":
         """Narrow some layers' choices (optimistic pruning, paper Figure 6c). Candidates must
         be in this space already; unnamed layers keep their choices."""
@@ -390,21 +411,21 @@ class ProxylessSpace(SearchSpace):
 
     def supernet(self, cfg: Mapping[str, Any]) -> ProxylessSupernet:
         c = self._net_cfg(cfg)
-        return ProxylessSupernet(self.choices, _plan(c["width_mult"], c["small_input"]),
+        return ProxylessSupernet(self.choices, _plan(c["width_mult"], c["small_input"], c["scale_head"]),
                                  c["num_classes"], c["in_channels"], c["dropout"])
 
     def standalone(self, arch, cfg: Mapping[str, Any]) -> ProxylessNet:
         self.validate(arch)
         c = self._net_cfg(cfg)
-        return ProxylessNet(arch, _plan(c["width_mult"], c["small_input"]),
+        return ProxylessNet(arch, _plan(c["width_mult"], c["small_input"], c["scale_head"]),
                             c["num_classes"], c["in_channels"], c["dropout"])
 
     def cost(self, arch, cfg: Mapping[str, Any]) -> Cost:
         """Analytic (no network built): parameters and multiply-adds per image."""
         self.validate(arch)
         c = self._net_cfg(cfg)
-        fixed_p, fixed_m, per_layer = _cost_table(c["width_mult"], c["small_input"], c["image_size"],
-                                                  c["num_classes"], c["in_channels"])
+        fixed_p, fixed_m, per_layer = _cost_table(c["width_mult"], c["small_input"], c["scale_head"],
+                                                  c["image_size"], c["num_classes"], c["in_channels"])
         params, macs = fixed_p, fixed_m
         for op, row in zip(arch.ops, per_layer):
             params += row[op][0]
