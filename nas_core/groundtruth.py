@@ -233,9 +233,7 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
       change the profile's configuration (and so the config hash).
     - ``data_fn``: ``cfg -> data`` (default ``data.load``); must be importable by name.
     """
-    from tqdm.auto import tqdm
-
-    from .store import AppendLog, atomic_write_bytes, provenance
+    from .store import AppendLog, exclusive
 
     space = get_space(space_name)
     arch_strs = [str(a) if not isinstance(a, str) else str(space.parse(a)) for a in archs]
@@ -245,6 +243,20 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     setup = resolve_setup(space_name, profile, train_fn=train_fn, cfg_overrides=cfg_overrides,
                           recipe_overrides=recipe_overrides, epochs=epochs, data_fn=data_fn, device=device)
     out_path = Path(out_path)
+    with exclusive(out_path):
+        _build(space_name, profile, arch_strs, seeds, setup, out_path, workers, ray_address, progress)
+    if not out_path.exists():  # nothing asked for, nothing built
+        return pd.DataFrame(columns=list(COLUMNS))
+    wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
+    return _select(AppendLog(out_path, _header(out_path)).frame(), wanted)
+
+
+def _build(space_name, profile, arch_strs, seeds, setup, out_path, workers, ray_address, progress):
+    """The runs of ``build_ground_truth`` that ``out_path`` lacks, appended to it."""
+    from tqdm.auto import tqdm
+
+    from .store import AppendLog, atomic_write_bytes, provenance
+
     done_df = _check_log(out_path, setup)
     done = set() if done_df is None else set(zip(done_df["arch"].astype(str), done_df["seed"].astype(int)))
     wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
@@ -280,10 +292,6 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
                 _run_pool(setup, todo, min(workers or os.cpu_count(), len(todo)), record)
         finally:
             bar.close()
-
-    if not out_path.exists():  # nothing asked for, nothing built
-        return pd.DataFrame(columns=list(COLUMNS))
-    return _select(AppendLog(out_path, _header(out_path)).frame(), wanted)
 
 
 def _select(frame: pd.DataFrame, wanted: list[tuple[str, int]]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ values only, loaded with ``weights_only=True``). Nothing here pickles results.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import hashlib
@@ -23,6 +24,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -274,14 +276,27 @@ class ResultStore:
         """The stored table when its key matches; else ``compute_fn()``, saved and returned.
         A stored table for other parameters is replaced; a corrupt one is recomputed with
         a warning. ``seed`` defaults to ``params["seed"]``."""
-        csv_path, json_path = self.paths(experiment, name)
+        stored = self._stored(experiment, name, params)
+        if stored is not None:
+            return stored
+        require_compute(f"result {experiment}/{name}", command)
+        with exclusive(self.paths(experiment, name)[0]):
+            stored = self._stored(experiment, name, params)  # computed by another process meanwhile
+            if stored is not None:
+                return stored
+            return self._compute(experiment, name, params, compute_fn, seed, command)
+
+    def _stored(self, experiment, name, params) -> pd.DataFrame | None:
+        _, json_path = self.paths(experiment, name)
         if json_path.is_file():
             try:
                 if self.meta(experiment, name).get("key") == self.key(experiment, params):
                     return self.load(experiment, name, params)
             except StoreError as e:  # corrupt: recompute, but say so
                 warnings.warn(f"recomputing: {e}", stacklevel=2)
-        require_compute(f"result {experiment}/{name}", command)
+        return None
+
+    def _compute(self, experiment, name, params, compute_fn, seed, command) -> pd.DataFrame:
         t0 = time.time()
         df = compute_fn()
         if not isinstance(df, pd.DataFrame):
@@ -310,6 +325,29 @@ def read_provenance(path) -> dict:
 
 
 # ---------------------------------------------------------------- append-only log
+
+@contextlib.contextmanager
+def exclusive(path):
+    """Hold ``<path>.lock`` exclusively: two processes asked for the same result (a notebook and
+    `nas-study gt`, say) compute it once; the second waits, then finds it done."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock, duplicate work stays possible
+        yield
+        return
+    lock = Path(str(path) + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process computing {path} ...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
 
 class AppendLog:
     """Append-only CSV of finished rows (one trained architecture each, say).

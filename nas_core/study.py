@@ -220,6 +220,25 @@ def nb201_real_reference(n_archs: int = 1000, sample_seed: int = 0, dataset: str
                                   command="nas-study run performance_vs_epochs")
 
 
+def paper_scale_costs(space_name: str, n_archs: int, sample_seed: int = 0) -> pd.DataFrame:
+    """Parameters and FLOPs of ``n_archs`` uniformly sampled architectures at the paper's
+    network size (Table 1's companion histograms); cached, since building paper-size
+    networks takes minutes on a CPU."""
+    if n_archs <= 0:
+        raise ValueError(f"n_archs must be positive, got {n_archs}")
+    space = get_space(space_name)
+
+    def compute() -> pd.DataFrame:
+        cfg = space.config("paper")
+        costs = [(str(a), space.cost(a, cfg)) for a in space.sample_many(n_archs, seed=sample_seed)]
+        return pd.DataFrame({"arch": [a for a, _ in costs], "params": [c.params for _, c in costs],
+                             "flops": [c.flops for _, c in costs]})
+
+    params = dict(space=space_name, n_archs=n_archs, sample_seed=sample_seed, network="paper")
+    return store().get_or_compute("search_spaces", f"{space_name}_costs_n{n_archs}_s{sample_seed}", params, compute,
+                                  command="nas-study run search_spaces")
+
+
 def scale_note(space_name: str, profile: str) -> str:
     """A one-line description of the scale a profile runs a space at."""
     cfg = get_space(space_name).config(profile)

@@ -253,3 +253,27 @@ def test_placeholder_chapter_names_its_figures_and_command(tmp_path):
     out = bookgen.write_placeholder("top_k", "cpu", "result supernets/x is not stored", tmp_path)
     text = nbformat.read(out, as_version=4).cells[0].source
     assert "Figure 2" in text and "Figure 16" in text and "nas-study run top_k --profile cpu" in text
+
+
+_RACER = r"""
+import sys, time
+import pandas as pd
+from nas_core.store import ResultStore
+def compute():
+    with open(sys.argv[2], "a") as f:  # one line per actual computation
+        f.write("x\n")
+    time.sleep(1.0)
+    return pd.DataFrame({"a": [1]})
+ResultStore(sys.argv[1]).get_or_compute("exp", "same", {"seed": 0}, compute)
+"""
+
+
+def test_concurrent_requests_compute_once(tmp_path):
+    calls = tmp_path / "calls.txt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(tmp_path / "res"), str(calls)], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    assert calls.read_text() == "x\n"  # the second process waited and loaded the first one's result
+    assert ResultStore(tmp_path / "res").load("exp", "same", {"seed": 0})["a"].tolist() == [1]

@@ -205,5 +205,19 @@ class RestrictedSpace(SubsetSpace):
         return all(d[k] in v for k, v in self.allowed.items())
 
 
+def narrow_choices(current: Mapping[str, tuple], allowed: Mapping[str, Iterable]) -> dict[str, tuple]:
+    """Each decision's candidates intersected with ``allowed`` (keeping ``current``'s order, so
+    equal restrictions give equal spaces); unknown decisions and empty results are errors."""
+    merged = dict(current)
+    for k, v in allowed.items():
+        if k not in merged:
+            raise ValueError(f"unknown decision {k!r}")
+        v = set(v)
+        merged[k] = tuple(c for c in merged[k] if c in v)
+        if not merged[k]:
+            raise ValueError(f"decision {k!r} cannot take {sorted(v, key=str)}; candidates: {current[k]}")
+    return merged
+
+
 def log10_size(space: SearchSpace) -> float:
     return math.log10(space.size())

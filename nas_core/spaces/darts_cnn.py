@@ -56,7 +56,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Cost, InvalidArchitecture, SearchSpace
+from .base import Cost, InvalidArchitecture, SearchSpace, narrow_choices
 
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
@@ -500,14 +500,7 @@ class DartsCnnSpace(SearchSpace):
 
     def restrict(self, allowed: Mapping[str, Iterable]) -> "DartsCnnSpace":
         """Exact sub-space: decisions narrowed to ``allowed`` (intersected with this space's)."""
-        merged = dict(self.allowed)
-        for k, v in allowed.items():
-            if k not in merged:
-                raise ValueError(f"unknown decision {k!r}")
-            v = set(v)
-            merged[k] = tuple(c for c in merged[k] if c in v)
-            if not merged[k]:
-                raise ValueError(f"decision {k!r} cannot take {sorted(v, key=str)}; candidates: {self.allowed[k]}")
+        merged = narrow_choices(self.allowed, allowed)
         return DartsCnnSpace(self.distinct_inputs, merged)
 
     def fix_blocks(self, arch: DartsCnnArch, n_fixed: int, seed: int, fix_all_inputs: bool = False) -> "DartsCnnSpace":

@@ -45,7 +45,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Cost, InvalidArchitecture, SearchSpace
+from .base import Cost, InvalidArchitecture, SearchSpace, narrow_choices
 
 Genotype = namedtuple("Genotype", "recurrent concat")
 
@@ -289,14 +289,7 @@ class DartsRnnSpace(SearchSpace):
 
     def restrict(self, allowed: Mapping[str, Iterable]) -> "DartsRnnSpace":
         """Exact sub-space: every decision is independent, so narrowing is a product."""
-        merged = dict(self.allowed)
-        for k, v in allowed.items():
-            if k not in merged:
-                raise ValueError(f"unknown decision {k!r}")
-            v = set(v)
-            merged[k] = tuple(c for c in merged[k] if c in v)
-            if not merged[k]:
-                raise ValueError(f"decision {k!r} cannot take {sorted(v, key=str)}; candidates: {self.allowed[k]}")
+        merged = narrow_choices(self.allowed, allowed)
         return DartsRnnSpace(merged)
 
     # ---- networks
