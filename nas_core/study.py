@@ -78,7 +78,7 @@ def supernet_scores(
     perplexity for language models) plus ``epochs``, ``seed``, ``strategy``.
     """
     from .evaluation import evaluate_architectures
-    from .training import recipe_for, train_supernet
+    from .training import recipe_for, train_supernet, training_part
 
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -92,11 +92,18 @@ def supernet_scores(
         cfg=cfg, recipe=dataclasses.asdict(recipe),
     )
     name = f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_{short_hash(params)}"
+    # the checkpoint depends on training alone: scoring more architectures, or with another
+    # BN recalibration, reuses the trained supernet
+    scoring = ("n_archs", "sample_seed")
+    training = {k: v for k, v in params.items() if k not in scoring}
+    training["recipe"] = training_part(recipe)
+    training["max_steps_per_epoch"] = b.max_steps_per_epoch
+    ckpt_name = f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_train{short_hash(training)}"
 
     def compute() -> pd.DataFrame:
         archs = eval_sample(space_name, profile, params["n_archs"], sample_seed)
         data = data_mod.load(cfg)
-        ckpt = runs_root() / "supernets" / f"{name}.pt"
+        ckpt = runs_root() / "supernets" / f"{ckpt_name}.pt"
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         model, _history = train_supernet(
             space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,

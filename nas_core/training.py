@@ -139,6 +139,16 @@ class Recipe:
             raise ValueError("batch_size and gpus must be >= 1")
 
 
+# Recipe fields that only the scoring of a trained network reads: a supernet checkpoint
+# ignores them, so re-scoring with other values reuses the training.
+SCORING_FIELDS = ("bn_calib_batch_size", "bn_calib_steps", "test_batch_size", "source")
+
+
+def training_part(recipe: Recipe) -> dict:
+    """The recipe's fields that change training (everything but ``SCORING_FIELDS``)."""
+    return {k: v for k, v in dataclasses.asdict(recipe).items() if k not in SCORING_FIELDS}
+
+
 SUPERNET_RECIPES: dict[str, Recipe] = {
     "nb101": Recipe(batch_size=256, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=1e-4,
                     grad_clip=5, bn_calib_batch_size=400, bn_calib_steps=25, gpus=1, source="Table 2"),
@@ -426,7 +436,7 @@ class _Trainer:
     def _run_meta(self) -> dict:
         return {"space": self.space.name, "cfg": repr(sorted(self.cfg.items())),
                 "strategy": self.strategy, "shards": self.shards, "seed": self.seed, "epochs": float(self.epochs),
-                "recipe": repr(self.recipe), "max_steps": self.max_steps or 0, "arch": str(self.arch),
+                "recipe": repr(sorted(training_part(self.recipe).items())), "max_steps": self.max_steps or 0, "arch": str(self.arch),
                 "world": self.world}
 
     # ---- state

@@ -1,0 +1,18 @@
+from nas_core import study
+
+
+def test_rescoring_reuses_the_trained_supernet(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("NAS_CORE_RUNS", str(tmp_path / "runs"))
+    a = study.supernet_scores("nb201", "smoke", 1, n_archs=3, progress=False)
+    ckpts = list((tmp_path / "runs" / "supernets").glob("*.pt"))
+    assert len(ckpts) == 1
+    stamp = ckpts[0].stat().st_mtime_ns
+    b = study.supernet_scores("nb201", "smoke", 1, n_archs=5, progress=False,
+                              recipe_overrides={"bn_calib_steps": 1})  # scoring changes only
+    assert list((tmp_path / "runs" / "supernets").glob("*.pt")) == ckpts
+    assert ckpts[0].stat().st_mtime_ns == stamp  # loaded, not retrained
+    assert len(list((tmp_path / "results" / "supernets").glob("*.csv"))) == 2
+    assert (len(a), len(b)) == (3, 5)
+    study.supernet_scores("nb201", "smoke", 1, n_archs=3, seed=1, progress=False)  # training changes
+    assert len(list((tmp_path / "runs" / "supernets").glob("*.pt"))) == 2
