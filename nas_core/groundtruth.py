@@ -33,6 +33,8 @@ import math
 import multiprocessing as mp
 import os
 import random
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -317,9 +319,22 @@ def _run_here(setup, todo, record):
 
 def _run_pool(setup, todo, workers, record):
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or locks
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
-        for row in pool.imap_unordered(_pool_task, todo, chunksize=1):
-            record(row)
+    # SIGTERM (kill, a scheduler's stop) becomes an exception, so that leaving the `with`
+    # terminates the workers instead of leaving them to finish their architecture as orphans
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
+            for row in pool.imap_unordered(_pool_task, todo, chunksize=1):
+                record(row)
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
+def _raise_terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def _run_ray(setup, todo, address, workers, record):

@@ -94,6 +94,33 @@ def test_resume_after_sigkill(tmp_path, archs):
     assert after[:len(before)] == before and len(after) == 13  # kept what was done, added the rest once
 
 
+def test_sigterm_stops_the_pool_workers(tmp_path):
+    """`kill` of a pool build takes its workers down too, instead of leaving them to run on."""
+    log = tmp_path / "t.csv"
+    script = textwrap.dedent(f"""
+        import functools
+        from nas_core import groundtruth as gt
+        from nas_core.spaces import get_space
+        archs = get_space("nb201").sample_many(40, seed=0)
+        gt.build_ground_truth("nb201", "smoke", archs, [0], out_path={str(log)!r}, workers=2,
+                              train_fn=functools.partial(gt.synthetic_train, delay_s=0.5),
+                              cfg_overrides={{"dataset": "synthetic"}}, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and log.read_text().count("\n") >= 3):
+        time.sleep(0.05)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2, "the pool's workers should be running"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) != 0
+    time.sleep(1.0)
+    alive = [c for c in children if Path(f"/proc/{c}").exists()
+             and "zombie" not in Path(f"/proc/{c}/status").read_text().lower()]
+    assert not alive, f"workers {alive} outlived the build"
+    assert log.read_text().count("\n") < 41  # stopped early
+
+
 def test_config_hash_mismatch_is_refused(tmp_path, archs):
     out = tmp_path / "t.csv"
     gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
