@@ -451,31 +451,30 @@ def precision_table(scores: pd.DataFrame, gt: pd.Series, *, fractions: Sequence[
     """Figure 17: per supernet seed, the overlap of the supernet's best (worst) ``fraction``
     with the ground truth's best (worst) ``fraction``. ``scores``: columns seed, arch, score.
     A random ranking scores ``fraction`` (column ``random``)."""
-    rows = []
-    for seed, g in scores.groupby("seed", sort=True):
-        p = g["score"].to_numpy(float)
-        v = gt.loc[g["arch"]].to_numpy(float)
-        for which in ("best", "worst"):
-            for fr in fractions:
-                rows.append({"seed": seed, "which": which, "fraction": fr,
-                             "precision": metrics.precision_at(p, v, fr, which, higher_is_better),
-                             "random": fr, "n": len(p)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"seed": seed, "which": which, "fraction": fr,
+                          "precision": metrics.precision_at(p, v, fr, which, higher_is_better),
+                          "random": fr, "n": len(p)}
+                         for seed, p, v, which, fr in _per_seed_targets(scores, gt, fractions)])
 
 
 def pr_curves(scores: pd.DataFrame, gt: pd.Series, *, fractions: Sequence[float] = FRACTIONS,
               higher_is_better: bool = True) -> pd.DataFrame:
     """Figure 18: precision-recall of the best (worst) ``fraction`` per seed, architectures
     examined in the supernet's order (best first for "best", worst first for "worst")."""
-    parts = []
+    return pd.concat([metrics.precision_recall_curve(p, v, fr, which, higher_is_better)
+                      .assign(seed=seed, which=which, fraction=fr)
+                      for seed, p, v, which, fr in _per_seed_targets(scores, gt, fractions)],
+                     ignore_index=True)
+
+
+def _per_seed_targets(scores: pd.DataFrame, gt: pd.Series, fractions: Sequence[float]):
+    """(seed, supernet scores, ground truth, "best"/"worst", fraction) for Figures 17-18."""
     for seed, g in scores.groupby("seed", sort=True):
         p = g["score"].to_numpy(float)
         v = gt.loc[g["arch"]].to_numpy(float)
         for which in ("best", "worst"):
             for fr in fractions:
-                c = metrics.precision_recall_curve(p, v, fr, which, higher_is_better)
-                parts.append(c.assign(seed=seed, which=which, fraction=fr))
-    return pd.concat(parts, ignore_index=True)
+                yield seed, p, v, which, fr
 
 
 def pruning_quality(gt: pd.Series, guide: pd.Series, factors: Sequence, *, pruning_seed: int = 0,
