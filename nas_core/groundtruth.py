@@ -245,24 +245,22 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     setup = resolve_setup(space_name, profile, train_fn=train_fn, cfg_overrides=cfg_overrides,
                           recipe_overrides=recipe_overrides, epochs=epochs, data_fn=data_fn, device=device)
     out_path = Path(out_path)
-    with exclusive(out_path):
-        _build(space_name, profile, arch_strs, seeds, setup, out_path, workers, ray_address, progress)
+    wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
+    if _pending(out_path, setup, wanted)[1]:  # a complete table is read without waiting for a builder
+        with exclusive(out_path):  # pending runs are looked up again: another builder may have added some
+            _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress)
     if not out_path.exists():  # nothing asked for, nothing built
         return pd.DataFrame(columns=list(COLUMNS))
-    wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
     return _select(AppendLog(out_path, _header(out_path)).frame(), wanted)
 
 
-def _build(space_name, profile, arch_strs, seeds, setup, out_path, workers, ray_address, progress):
+def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress):
     """The runs of ``build_ground_truth`` that ``out_path`` lacks, appended to it."""
     from tqdm.auto import tqdm
 
     from .store import AppendLog, atomic_write_bytes, provenance
 
-    done_df = _check_log(out_path, setup)
-    done = set() if done_df is None else set(zip(done_df["arch"].astype(str), done_df["seed"].astype(int)))
-    wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
-    todo = [p for p in wanted if p not in done]
+    done_df, todo = _pending(out_path, setup, wanted)
 
     if todo:
         from .store import require_compute
@@ -294,6 +292,13 @@ def _build(space_name, profile, arch_strs, seeds, setup, out_path, workers, ray_
                 _run_pool(setup, todo, min(workers or os.cpu_count(), len(todo)), record)
         finally:
             bar.close()
+
+
+def _pending(out_path, setup, wanted):
+    """(rows already in the log or None, the ``wanted`` (arch, seed) pairs it lacks); checks its configuration."""
+    done_df = _check_log(out_path, setup)
+    done = set() if done_df is None else set(zip(done_df["arch"].astype(str), done_df["seed"].astype(int)))
+    return done_df, [p for p in wanted if p not in done]
 
 
 def _select(frame: pd.DataFrame, wanted: list[tuple[str, int]]) -> pd.DataFrame:

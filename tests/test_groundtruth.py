@@ -51,6 +51,24 @@ def test_build_returns_requested_rows_in_order(tmp_path, archs):
     assert len(sub) == 2 and (sub["seed"] == 0).all()
 
 
+def test_stored_runs_are_read_while_a_builder_holds_the_table(tmp_path, archs):
+    # a notebook reading finished runs must not wait for `nas-study gt` adding other seeds
+    import threading
+
+    from nas_core.store import exclusive
+
+    out = tmp_path / "t.csv"
+    gt.build_ground_truth("nb201", "smoke", archs, [0], out_path=out, workers=1, **FAST)
+    got = []
+    with exclusive(out):  # what a running builder holds
+        reader = threading.Thread(target=lambda: got.append(
+            gt.build_ground_truth("nb201", "smoke", archs, [0], out_path=out, workers=1, **FAST)), daemon=True)
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "reading a complete table waited for the lock"
+    assert len(got[0]) == len(archs)
+
+
 def test_two_workers_equal_one(tmp_path, archs):
     one = gt.build_ground_truth("nb201", "smoke", archs, [0, 1], out_path=tmp_path / "a.csv", workers=1, **FAST)
     two = gt.build_ground_truth("nb201", "smoke", archs, [0, 1], out_path=tmp_path / "b.csv", workers=2, **FAST)
