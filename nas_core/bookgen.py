@@ -150,7 +150,23 @@ def findings_md(existing: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def scale_md() -> str:
+def stored_md(space_name: str, results: Path) -> str:
+    """What of a space's `cpu` study is stored under ``results`` now: ladder rungs and ground-truth runs."""
+    from .profiles import budget
+
+    ladder = budget(space_name, "cpu").ladder
+    rungs = [e for e in ladder if any((results / "supernets").glob(f"{space_name}_cpu_uniform_e{e}_s0_*.csv"))]
+    gt = results / "groundtruth" / f"{space_name}_cpu.csv"
+    runs = archs = 0
+    if gt.exists():
+        import pandas as pd
+
+        table = pd.read_csv(gt, usecols=["arch", "seed"])
+        runs, archs = len(table), table["arch"].nunique()
+    return f"supernets for {len(rungs)} of {len(ladder)} rungs; ground truth {runs} runs on {archs} architectures"
+
+
+def scale_md(results: Path) -> str:
     from . import study
     from .spaces import SPACE_NAMES, get_space
 
@@ -158,11 +174,12 @@ def scale_md() -> str:
     for name in SPACE_NAMES:
         try:
             title = get_space(name).title
-            rows.append([title, study.scale_note(name, "cpu"), study.scale_note(name, "paper")])
+            rows.append([title, study.scale_note(name, "cpu"), stored_md(name, results), study.scale_note(name, "paper")])
         except (ImportError, KeyError, ValueError) as e:
-            rows.append([name, f"not available yet ({type(e).__name__})", ""])
-    return GENERATED + "\n" + md_table(["search space", "this book (profile `cpu`)", "the paper (profile `paper`)"],
-                                       rows)
+            rows.append([name, f"not available yet ({type(e).__name__})", "", ""])
+    header = ["search space", "this book (profile `cpu`)", "stored under `results/` when the book was built",
+              "the paper (profile `paper`)"]
+    return GENERATED + "\n" + md_table(header, rows)
 
 
 def figures_md(existing: list[str], results: Path) -> str:
@@ -283,7 +300,7 @@ def write_book(book_dir: Path = cli.BOOK, results: Path | None = None, notebooks
     pages = {
         "_toc.yml": toc_yaml(existing),
         "_findings.md": findings_md(existing),
-        "_scale.md": scale_md(),
+        "_scale.md": scale_md(results),
         "figures.md": figures_md(existing, results),
         "provenance.md": provenance_md(results),
         "recipes.md": recipes_md(),

@@ -52,3 +52,18 @@ def test_write_book(tmp_path):
 def test_command_keeps_only_declared_parameters():
     cmd = bookgen.command("mutual_correlation", {"spaces": ["nb101"], "other": 1}, {"spaces": {}})
     assert cmd == "nas-study run mutual_correlation --profile cpu -p 'spaces=[\"nb101\"]'"
+
+
+def test_stored_md_counts_rungs_and_ground_truth_runs(tmp_path):
+    (tmp_path / "supernets").mkdir()
+    (tmp_path / "groundtruth").mkdir()
+    for name in ("nb101_cpu_uniform_e1_s0_aa.csv", "nb101_cpu_uniform_e4_s0_bb.csv",
+                 "nb101_cpu_uniform_e4_s0_cc.csv",  # same rung, other configuration: counted once
+                 "nb101_cpu_uniform_e8_s1_dd.csv",  # another seed: not the ladder
+                 "nb201_cpu_uniform_e2_s0_ee.csv"):
+        (tmp_path / "supernets" / name).write_text("arch,score\n")
+    (tmp_path / "groundtruth" / "nb101_cpu.csv").write_text("arch,seed,valid\na,0,1\na,1,2\nb,0,3\n")
+    assert bookgen.stored_md("nb101", tmp_path) == \
+        "supernets for 2 of 8 rungs; ground truth 3 runs on 2 architectures"
+    assert bookgen.stored_md("darts_rnn", tmp_path) == \
+        "supernets for 0 of 5 rungs; ground truth 0 runs on 0 architectures"
