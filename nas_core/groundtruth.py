@@ -235,7 +235,7 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
       change the profile's configuration (and so the config hash).
     - ``data_fn``: ``cfg -> data`` (default ``data.load``); must be importable by name.
     """
-    from .store import AppendLog, exclusive
+    from .store import exclusive
 
     space = get_space(space_name)
     arch_strs = [str(a) if not isinstance(a, str) else str(space.parse(a)) for a in archs]
@@ -246,12 +246,14 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
                           recipe_overrides=recipe_overrides, epochs=epochs, data_fn=data_fn, device=device)
     out_path = Path(out_path)
     wanted = list(dict.fromkeys((a, s) for a in arch_strs for s in seeds))
-    if _pending(out_path, setup, wanted)[1]:  # a complete table is read without waiting for a builder
+    done_df, todo = _pending(out_path, setup, wanted)
+    if todo:  # a complete table is read without waiting for a builder
         with exclusive(out_path):  # pending runs are looked up again: another builder may have added some
             _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress)
-    if not out_path.exists():  # nothing asked for, nothing built
+        done_df = _check_log(out_path, setup)
+    if done_df is None:  # nothing asked for, nothing built
         return pd.DataFrame(columns=list(COLUMNS))
-    return _select(AppendLog(out_path, _header(out_path)).frame(), wanted)
+    return _select(done_df, wanted)
 
 
 def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress):
