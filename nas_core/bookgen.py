@@ -153,10 +153,11 @@ def findings_md(existing: list[str]) -> str:
 def stored_md(space_name: str, results: Path) -> str:
     """What of a space's `cpu` study is stored under ``results`` now: ladder rungs and ground-truth runs."""
     from .profiles import budget
+    from .study import ground_truth_path
 
     ladder = budget(space_name, "cpu").ladder
     rungs = [e for e in ladder if any((results / "supernets").glob(f"{space_name}_cpu_uniform_e{e}_s0_*.csv"))]
-    gt = results / "groundtruth" / f"{space_name}_cpu.csv"
+    gt = ground_truth_path(space_name, "cpu", root=results)
     runs = archs = 0
     if gt.exists():
         import pandas as pd
@@ -263,6 +264,12 @@ def provenance_md(results: Path) -> str:
                 code += f" @ {git['commit'][:10]}" + ("+" if git.get("dirty") else "")
             if "torch" in versions:
                 code += f", torch {versions['torch']}"
+            chunks = m.get("chunks") or []  # ground-truth tables: one entry per builder run since they are recorded
+            if chunks:
+                commits = dict.fromkeys(c["git"]["commit"][:10] + ("+" if c["git"].get("dirty") else "")
+                                        for c in chunks if (c.get("git") or {}).get("commit"))
+                code += (f"<br>{len(chunks)} recorded builder runs ({sum(c['runs_added'] for c in chunks)} rows)"
+                         + (f" @ {', '.join(commits)}" if commits else ""))
             csv_path = p.with_suffix(".csv")
             rows.append([f"`{p.stem}`<br>{_rows(m, csv_path)} rows, {_wall_time(m, csv_path)}",
                          ", ".join(f"{k}={v}" for k, v in shown.items()),

@@ -53,13 +53,6 @@ class GroundTruthError(ValueError):
     """A table that cannot be used: other configuration, bad rows, unknown source."""
 
 
-def results_root() -> Path:
-    """The study's results root (``$NAS_CORE_RESULTS``, default ``<repo>/results``)."""
-    from .study import results_root as root
-
-    return root()
-
-
 # ---------------------------------------------------------------- the task (runs in workers)
 
 def synthetic_train(space, arch, cfg, data, recipe, epochs, *, seed=0, delay_s=0.0, **_):
@@ -260,7 +253,7 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
     """The runs of ``build_ground_truth`` that ``out_path`` lacks, appended to it."""
     from tqdm.auto import tqdm
 
-    from .store import AppendLog, atomic_write_bytes, provenance
+    from .store import AppendLog, provenance
 
     done_df, todo = _pending(out_path, setup, wanted)
 
@@ -269,10 +262,13 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
 
         require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)",
                         f"nas-study gt {space_name} --profile {profile}")
-        if done_df is None:  # a new table: record the configuration its hash stands for
+        meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})
+        side = _sidecar(out_path)
+        if done_df is None or not side.exists():  # a new table: record the configuration its hash stands for
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})
-            atomic_write_bytes(_sidecar(out_path), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+            _write_json(side, meta)
+        t0, added = time.time(), [0]
+        n_local = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         has_header = out_path.exists() and out_path.stat().st_size > 0
         log = [AppendLog(out_path, _header(out_path))] if has_header else []
 
@@ -281,6 +277,7 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
                 extra = sorted(k for k in row if k not in COLUMNS)
                 log.append(AppendLog(out_path, list(COLUMNS) + extra))
             log[0].append({k: v for k, v in row.items() if k in log[0].columns})
+            added[0] += 1
             bar.update(1)
 
         bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), unit="run", disable=not progress,
@@ -288,12 +285,27 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
         try:
             if ray_address:
                 _run_ray(setup, todo, ray_address, workers, record)
-            elif (workers or os.cpu_count() or 1) <= 1 or len(todo) == 1:
+            elif n_local == 1:
                 _run_here(setup, todo, record)
             else:
-                _run_pool(setup, todo, min(workers or os.cpu_count(), len(todo)), record)
+                _run_pool(setup, todo, n_local, record)
         finally:
             bar.close()
+            # Each builder run (a "chunk", finished or interrupted) is recorded: a table built over
+            # several sessions says which code versions and machines made which runs.
+            chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
+            chunk.update(runs_added=added[0], runs_planned=len(todo), wall_time_s=round(time.time() - t0, 1),
+                         workers=workers if ray_address else n_local,
+                         ray_address=ray_address)
+            side_meta = json.loads(side.read_text())
+            side_meta["chunks"] = side_meta.get("chunks", []) + [chunk]
+            _write_json(side, side_meta)
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    from .store import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _pending(out_path, setup, wanted):
@@ -482,7 +494,9 @@ def ground_truth(space_name: str, dataset: str | None, metric: str, *, source: s
         if metric not in NB201_METRICS:
             raise GroundTruthError(f"unknown NAS-Bench-201 metric {metric!r}; choose one of {', '.join(NB201_METRICS)}")
         return _nats_bench(dataset, metric) if source == "nats_bench" else _nb201_table(dataset, metric)
-    path = results_root() / "groundtruth" / f"{space_name}_{source}.csv" if source in PROFILES else Path(source)
+    from .study import ground_truth_path
+
+    path = ground_truth_path(space_name, source) if source in PROFILES else Path(source)
     if not path.exists():
         raise GroundTruthError(f"no ground-truth table {path}" + (
             f"; build it with: nas-study gt {space_name} --profile {source}" if source in PROFILES else ""))
@@ -605,8 +619,7 @@ def main(args) -> int:
     variant = getattr(args, "variant", False)
     if variant and args.space not in study.GT_VARIANTS:
         raise UsageError(f"no recipe variant for space {args.space!r}; spaces with one: {', '.join(study.GT_VARIANTS)}")
-    name = f"{args.space}_{args.profile}" + ("_variant" if variant else "")
-    out = results_root() / "groundtruth" / f"{name}.csv"
+    out = study.ground_truth_path(args.space, args.profile, "variant" if variant else None)
     t0 = time.time()
     try:
         if variant:
@@ -636,4 +649,4 @@ def summary(df: pd.DataFrame, path, seconds: float) -> str:
 
 __all__ = ["COLUMNS", "GroundTruthError", "build_ground_truth", "resolve_setup", "synthetic_train",
            "load_csv_table", "mean_over_seeds", "seed_correlation", "seed_stability", "ground_truth",
-           "run_pilot", "main", "results_root"]
+           "run_pilot", "main"]

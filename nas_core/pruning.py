@@ -574,7 +574,7 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
         top = list(mean.index[metrics.best_first(mean.to_numpy(float), hib)[:min(n_gt, len(archs))]])
         plan[k, size] = (rnd, top)
     todo = list(dict.fromkeys(a for rnd, top in plan.values() for a in rnd + top))
-    out = study.results_root() / "groundtruth" / f"{space_name}_{profile}_pruning.csv"
+    out = study.ground_truth_path(space_name, profile, "pruning")
     gt_rows = build_ground_truth(space_name, profile, todo, list(b.gt_seeds), out_path=out, workers=workers,
                                  progress=progress)
     gt = study.mean_ground_truth(gt_rows, "valid", seeds=b.gt_seeds)

@@ -33,6 +33,19 @@ def results_root() -> Path:
     return Path(os.environ.get("NAS_CORE_RESULTS", REPO / "results"))
 
 
+GT_KINDS = (None, "variant", "pruning")
+
+
+def ground_truth_path(space_name: str, profile: str, kind: str | None = None, *, root: Path | None = None) -> Path:
+    """Where a profile's stand-alone ground truth is stored:
+    ``<results>/groundtruth/<space>_<profile>[_<kind>].csv``; ``kind`` None (the sample),
+    ``"variant"`` (Figure 12's other recipe) or ``"pruning"`` (Figure 6a's pruned spaces)."""
+    if kind not in GT_KINDS:
+        raise ValueError(f"unknown ground-truth kind {kind!r}; choose from {GT_KINDS}")
+    name = f"{space_name}_{profile}" + (f"_{kind}" if kind else "")
+    return (results_root() if root is None else root) / "groundtruth" / f"{name}.csv"
+
+
 def runs_root() -> Path:
     return Path(os.environ.get("NAS_CORE_RUNS", REPO / "runs"))
 
@@ -155,7 +168,7 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
     plan = [(archs, seeds)]
     if extra:
         plan.append((archs[:min(n, extra)], [max(seeds) + 1]))
-    out = results_root() / "groundtruth" / f"{space_name}_{profile}.csv"
+    out = ground_truth_path(space_name, profile)
     parts = [build_ground_truth(space_name, profile, a, s, out_path=out, workers=workers,
                                 ray_address=ray_address, progress=progress) for a, s in plan]
     return pd.concat(parts, ignore_index=True).drop_duplicates(["arch", "seed"])
@@ -173,7 +186,7 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
     b = budget(space_name, profile)
     v = GT_VARIANTS[space_name]
     archs = eval_sample(space_name, profile, b.gt_variant_archs if n_archs is None else n_archs, sample_seed)
-    out = results_root() / "groundtruth" / f"{space_name}_{profile}_variant.csv"
+    out = ground_truth_path(space_name, profile, "variant")
     return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
                               ray_address=ray_address, cfg_overrides=v["cfg"],
                               recipe_overrides={**v["recipe"], "epochs": b.gt_epochs * v["epochs_factor"]},

@@ -28,6 +28,12 @@ def test_write_book(tmp_path):
     (results / "supernets" / "nb201_cpu_uniform_e4_s0_abc.json").write_text(json.dumps(meta))
     (results / "supernets" / "nb201_cpu_uniform_e4_s0_abc.csv").write_text("arch,score\n")
     (results / "supernets" / "notes.json").write_text("[1, 2]")  # not provenance: ignored
+    (results / "groundtruth").mkdir()
+    chunk = {"git": {"commit": "a" * 40, "dirty": False}, "runs_added": 2}
+    gt_meta = {**meta, "wall_time_s": None, "chunks": [chunk, {**chunk, "git": {"commit": "b" * 40, "dirty": True},
+                                                               "runs_added": 3}]}
+    (results / "groundtruth" / "nb201_cpu.json").write_text(json.dumps(gt_meta))
+    (results / "groundtruth" / "nb201_cpu.csv").write_text("arch,seed,wall_s\nx,0,1\n")
 
     existing = bookgen.write_book(book, results)
     assert existing == bookgen.existing_experiments()
@@ -44,6 +50,7 @@ def test_write_book(tmp_path):
     prov = (book / "provenance.md").read_text()
     assert "nb201_cpu_uniform_e4_s0_abc" in prov and "12.5 s" in prov and "0123456789+" in prov
     assert "notes" not in prov
+    assert "2 recorded builder runs (5 rows) @ aaaaaaaaaa, bbbbbbbbbb+" in prov
     findings = (book / "_findings.md").read_text()
     assert all(f"\n{i}. **" in findings for i in range(1, 6))
     assert "Table 2" in (book / "recipes.md").read_text()

@@ -5,6 +5,7 @@ task's seeding) on the ``synthetic`` dataset, so they need no data and no traini
 """
 import functools
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -49,6 +50,19 @@ def test_build_returns_requested_rows_in_order(tmp_path, archs):
     # a subset of what is stored comes back without training anything
     sub = gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=tmp_path / "t.csv", workers=1, **FAST)
     assert len(sub) == 2 and (sub["seed"] == 0).all()
+
+
+def test_sidecar_records_every_builder_run(tmp_path, archs):
+    out = tmp_path / "t.csv"
+    gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
+    gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)  # nothing to do
+    gt.build_ground_truth("nb201", "smoke", archs[:3], [0, 1], out_path=out, workers=2, **FAST)
+    side = json.loads((tmp_path / "t.json").read_text())
+    chunks = side["chunks"]
+    assert [(c["runs_added"], c["workers"]) for c in chunks] == [(2, 1), (4, 2)]
+    assert all(c["git"] and c["timestamp_utc"] and c["wall_time_s"] >= 0 for c in chunks)
+    assert side["extra"]["config_hash"] == gt.build_ground_truth(
+        "nb201", "smoke", archs[:1], [0], out_path=out, workers=1, **FAST)["config_hash"].iloc[0]
 
 
 def test_stored_runs_are_read_while_a_builder_holds_the_table(tmp_path, archs):

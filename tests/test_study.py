@@ -1,3 +1,5 @@
+import pytest
+
 from nas_core import study
 
 
@@ -16,3 +18,12 @@ def test_rescoring_reuses_the_trained_supernet(tmp_path, monkeypatch):
     assert (len(a), len(b)) == (3, 5)
     study.supernet_scores("nb201", "smoke", 1, n_archs=3, seed=1, progress=False)  # training changes
     assert len(list((tmp_path / "runs" / "supernets").glob("*.pt"))) == 2
+
+
+def test_ground_truth_path_names_each_kind_and_rejects_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path))
+    assert study.ground_truth_path("nb201", "cpu") == tmp_path / "groundtruth" / "nb201_cpu.csv"
+    assert study.ground_truth_path("nb101", "smoke", "variant").name == "nb101_smoke_variant.csv"
+    assert study.ground_truth_path("darts_cnn", "cpu", "pruning", root=tmp_path / "r").parent == tmp_path / "r" / "groundtruth"
+    with pytest.raises(ValueError, match="unknown ground-truth kind"):
+        study.ground_truth_path("nb201", "cpu", "pilot")
