@@ -153,10 +153,10 @@ def findings_md(existing: list[str]) -> str:
 def stored_md(space_name: str, results: Path) -> str:
     """What of a space's `cpu` study is stored under ``results`` now: ladder rungs and ground-truth runs."""
     from .profiles import budget
-    from .study import ground_truth_path
+    from .study import ground_truth_path, supernet_result_name
 
     ladder = budget(space_name, "cpu").ladder
-    rungs = [e for e in ladder if any((results / "supernets").glob(f"{space_name}_cpu_uniform_e{e}_s0_*.csv"))]
+    rungs = [e for e in ladder if (results / "supernets" / f"{supernet_result_name(space_name, 'cpu', e)}.csv").exists()]
     gt = ground_truth_path(space_name, "cpu", root=results)
     runs = archs = 0
     if gt.exists():

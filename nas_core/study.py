@@ -71,6 +71,27 @@ def eval_sample(space_name: str, profile: str, n_archs: int | None = None, sampl
     return get_space(space_name).sample_many(n, seed=sample_seed)
 
 
+def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", paths=None, n_archs=None,
+                     sample_seed=0, cfg_overrides=None, recipe_overrides=None):
+    """(result name, parameters, network config, recipe) of one ``supernet_scores`` call."""
+    from .training import recipe_for
+
+    cfg = space_config(space_name, profile, cfg_overrides)
+    recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
+    params = dict(
+        space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,
+        n_archs=n_archs if n_archs is not None else budget(space_name, profile).n_eval_archs,
+        sample_seed=sample_seed, cfg=cfg, recipe=dataclasses.asdict(recipe),
+    )
+    return f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_{short_hash(params)}", params, cfg, recipe
+
+
+def supernet_result_name(space_name: str, profile: str, epochs: int, *, seed: int = 0, strategy: str = "uniform",
+                         **kw) -> str:
+    """The name under ``results/supernets/`` of ``supernet_scores`` with the same arguments."""
+    return _supernet_result(space_name, profile, epochs, seed, strategy, **kw)[0]
+
+
 def supernet_scores(
     space_name: str,
     profile: str,
@@ -91,20 +112,14 @@ def supernet_scores(
     perplexity for language models) plus ``epochs``, ``seed``, ``strategy``.
     """
     from .evaluation import evaluate_architectures
-    from .training import recipe_for, train_supernet, training_part
+    from .training import train_supernet, training_part
 
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     space = get_space(space_name)
     b = budget(space_name, profile)
-    cfg = space_config(space_name, profile, cfg_overrides)
-    recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
-    params = dict(
-        space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,
-        n_archs=n_archs if n_archs is not None else b.n_eval_archs, sample_seed=sample_seed,
-        cfg=cfg, recipe=dataclasses.asdict(recipe),
-    )
-    name = f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_{short_hash(params)}"
+    name, params, cfg, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, paths, n_archs,
+                                                 sample_seed, cfg_overrides, recipe_overrides)
     # the checkpoint depends on training alone: scoring more architectures, or with another
     # BN recalibration, reuses the trained supernet
     scoring = ("n_archs", "sample_seed")

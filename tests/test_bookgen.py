@@ -3,7 +3,7 @@ import json
 
 import yaml
 
-from nas_core import bookgen, cli
+from nas_core import bookgen, cli, study
 
 
 def test_every_experiment_has_a_place_in_the_book():
@@ -64,11 +64,12 @@ def test_command_keeps_only_declared_parameters():
 def test_stored_md_counts_rungs_and_ground_truth_runs(tmp_path):
     (tmp_path / "supernets").mkdir()
     (tmp_path / "groundtruth").mkdir()
-    for name in ("nb101_cpu_uniform_e1_s0_aa.csv", "nb101_cpu_uniform_e4_s0_bb.csv",
-                 "nb101_cpu_uniform_e4_s0_cc.csv",  # same rung, other configuration: counted once
-                 "nb101_cpu_uniform_e8_s1_dd.csv",  # another seed: not the ladder
-                 "nb201_cpu_uniform_e2_s0_ee.csv"):
-        (tmp_path / "supernets" / name).write_text("arch,score\n")
+    name = study.supernet_result_name
+    for stem in (name("nb101", "cpu", 1), name("nb101", "cpu", 4),
+                 "nb101_cpu_uniform_e8_s0_cc",  # the rung in another configuration: not the book's
+                 name("nb101", "cpu", 16, seed=1),  # another seed: not the ladder
+                 name("nb201", "cpu", 2)):
+        (tmp_path / "supernets" / f"{stem}.csv").write_text("arch,score\n")
     (tmp_path / "groundtruth" / "nb101_cpu.csv").write_text("arch,seed,valid\na,0,1\na,1,2\nb,0,3\n")
     assert bookgen.stored_md("nb101", tmp_path) == \
         "supernets for 2 of 8 rungs; ground truth 3 runs on 2 architectures"
