@@ -283,7 +283,8 @@ def scale_note(space_name: str, profile: str) -> str:
     size = f"{cfg.get('n_train') or 'all'} train / {cfg.get('n_valid') or 'all'} valid"
     img = f" at {cfg['image_size']}x{cfg['image_size']}" if cfg.get("image_size") else ""
     return (f"{cfg['dataset']}{img}, {size}; network {net}; supernet ladder {list(b.ladder)} epochs; "
-            f"ground truth {b.gt_epochs} epochs; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth")
+            f"ground truth {b.gt_epochs} epochs" + (f", mean of {len(b.gt_seeds)} seeds" if len(b.gt_seeds) > 1 else "")
+            + f"; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth")
 
 
 # Candidate configurations of the CPU-scale ground truth, compared by the pilot

@@ -27,3 +27,8 @@ def test_ground_truth_path_names_each_kind_and_rejects_others(tmp_path, monkeypa
     assert study.ground_truth_path("darts_cnn", "cpu", "pruning", root=tmp_path / "r").parent == tmp_path / "r" / "groundtruth"
     with pytest.raises(ValueError, match="unknown ground-truth kind"):
         study.ground_truth_path("nb201", "cpu", "pilot")
+
+
+def test_scale_note_says_how_many_seeds_the_ground_truth_averages():
+    assert "ground truth 10 epochs, mean of 2 seeds;" in study.scale_note("nb101", "cpu")
+    assert "ground truth 10 epochs;" in study.scale_note("darts_cnn", "cpu")  # one seed: nothing to say
