@@ -268,7 +268,7 @@ def provenance_md(results: Path) -> str:
             if chunks:
                 commits = dict.fromkeys(c["git"]["commit"][:10] + ("+" if c["git"].get("dirty") else "")
                                         for c in chunks if (c.get("git") or {}).get("commit"))
-                code += (f"<br>{len(chunks)} recorded builder runs ({sum(c['runs_added'] for c in chunks)} rows)"
+                code += (f"<br>{len(chunks)} recorded builder run{'s' if len(chunks) != 1 else ''} ({sum(c['runs_added'] for c in chunks)} rows)"
                          + (f" @ {', '.join(commits)}" if commits else ""))
             csv_path = p.with_suffix(".csv")
             rows.append([f"`{p.stem}`<br>{_rows(m, csv_path)} rows, {_wall_time(m, csv_path)}",
