@@ -156,7 +156,8 @@ def stored_md(space_name: str, results: Path) -> str:
     from .study import ground_truth_path, supernet_result_name
 
     ladder = budget(space_name, "cpu").ladder
-    rungs = [e for e in ladder if (results / "supernets" / f"{supernet_result_name(space_name, 'cpu', e)}.csv").exists()]
+    stored = results / "supernets"
+    rungs = [e for e in ladder if (stored / f"{supernet_result_name(space_name, 'cpu', e)}.csv").exists()]
     gt = ground_truth_path(space_name, "cpu", root=results)
     runs = archs = 0
     if gt.exists():
@@ -175,7 +176,8 @@ def scale_md(results: Path) -> str:
     for name in SPACE_NAMES:
         try:
             title = get_space(name).title
-            rows.append([title, study.scale_note(name, "cpu"), stored_md(name, results), study.scale_note(name, "paper")])
+            rows.append([title, study.scale_note(name, "cpu"), stored_md(name, results),
+                         study.scale_note(name, "paper")])
         except (ImportError, KeyError, ValueError) as e:
             rows.append([name, f"not available yet ({type(e).__name__})", "", ""])
     header = ["search space", "this book (profile `cpu`)", "stored under `results/` when the book was built",
@@ -229,6 +231,11 @@ def _wall_time(meta: dict, csv_path: Path) -> str:
     return "not recorded"
 
 
+def _commit_label(git: dict) -> str:
+    """A commit as the provenance page shows it: 10 hex digits, ``+`` if the tree had uncommitted changes."""
+    return git["commit"][:10] + ("+" if git.get("dirty") else "")
+
+
 def provenance_md(results: Path) -> str:
     out = [GENERATED, "# Provenance of the stored results\n",
            "Every table the book reads is a CSV under `results/` with a JSON file beside it saying how it "
@@ -261,14 +268,14 @@ def provenance_md(results: Path) -> str:
             git, versions, mach = m.get("git") or {}, m.get("versions") or {}, m.get("machine") or {}
             code = f"nas_core {m.get('nas_core_version')}"
             if git.get("commit"):
-                code += f" @ {git['commit'][:10]}" + ("+" if git.get("dirty") else "")
+                code += f" @ {_commit_label(git)}"
             if "torch" in versions:
                 code += f", torch {versions['torch']}"
             chunks = m.get("chunks") or []  # ground-truth tables: one entry per builder run since they are recorded
             if chunks:
-                commits = dict.fromkeys(c["git"]["commit"][:10] + ("+" if c["git"].get("dirty") else "")
-                                        for c in chunks if (c.get("git") or {}).get("commit"))
-                code += (f"<br>{len(chunks)} recorded builder run{'s' if len(chunks) != 1 else ''} ({sum(c['runs_added'] for c in chunks)} rows)"
+                commits = dict.fromkeys(_commit_label(c["git"]) for c in chunks if (c.get("git") or {}).get("commit"))
+                runs = f"{len(chunks)} recorded builder run{'s' if len(chunks) != 1 else ''}"
+                code += (f"<br>{runs} ({sum(c['runs_added'] for c in chunks)} rows)"
                          + (f" @ {', '.join(commits)}" if commits else ""))
             csv_path = p.with_suffix(".csv")
             rows.append([f"`{p.stem}`<br>{_rows(m, csv_path)} rows, {_wall_time(m, csv_path)}",
