@@ -141,6 +141,27 @@ def verdict_performance_vs_epochs(title: str, summary: pd.DataFrame) -> str:
     return text
 
 
+def verdict_reference_line(title: str, summary: pd.DataFrame, reference: float, *,
+                           paper_gap: float | None = None) -> str:
+    """Figure 1 where a gold architecture's stand-alone accuracy is the reference line
+    (ProxylessNAS): does longer training bring the supernet's mean towards it?"""
+    s = summary.sort_values("epochs")
+    gaps = reference - s["supernet_mean"].to_numpy(float)
+    first, last = s.iloc[0], s.iloc[-1]
+    text = (f"**{title}.** Supernet mean went from {first['supernet_mean']:.2f} to {last['supernet_mean']:.2f} "
+            f"from {first['epochs']} to {last['epochs']} epochs; the gap to the reference architecture's "
+            f"stand-alone accuracy ({reference:.2f}) went from {gaps[0]:+.2f} to {gaps[-1]:+.2f} points. ")
+    if paper_gap is not None:
+        text += f"Paper: {paper_gap:.0f} points at its largest budget. "
+    shrinking = bool(np.all(np.diff(gaps) <= 0)) if len(gaps) > 1 else False
+    if gaps[-1] < gaps[0]:
+        text += ("Longer training narrowed the gap" + (" at every rung" if shrinking else "")
+                 + ", as the paper reports.")
+    else:
+        text += "Longer training did not narrow the gap at this scale, unlike the paper."
+    return text
+
+
 # ---------------------------------------------------------------- Figure 2: supernet top-k vs random search
 
 def _random_pick_weights(n: int, k: int) -> np.ndarray:

@@ -61,7 +61,7 @@ FIGURES = [
      ["supernets/*_cpu_fairnas_*", "supernets/*_cpu_multipath_*", SUPERNETS, GT], {}),
     ("Table 4", "Best-trained supernet against ground truth", "performance_vs_epochs", [SUPERNETS, GT], {}),
     ("Figure 1", "Supernet performance and correlation vs epochs", "performance_vs_epochs",
-     [SUPERNETS, GT, "nb201_real/*"], {}),
+     [SUPERNETS, GT, "groundtruth/*_cpu_reference.csv", "nb201_real/*"], {}),
     ("Figure 2", "Ground truth of the supernet's top-1 / top-10 vs random search", "top_k", [SUPERNETS, GT], {}),
     ("Figure 3", "Mutual correlations: supernets, parameters, ground truth", "mutual_correlation",
      [SUPERNETS, GT], {}),

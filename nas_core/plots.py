@@ -21,17 +21,22 @@ def caption(figure: str, profile: str, scale: str) -> str:
 
 
 def performance_vs_epochs(summary: pd.DataFrame, *, title: str, metric: str, gt_mean: float | None,
-                          paper_corr: pd.Series | None = None, real_corr: pd.DataFrame | None = None):
-    """Figure 1: supernet performance (left) and Spearman with ground truth (right) vs epochs."""
+                          paper_corr: pd.Series | None = None, real_corr: pd.DataFrame | None = None,
+                          gt_label: str = "ground truth (mean of sample)"):
+    """Figure 1: supernet performance (left) and Spearman with ground truth (right) vs epochs.
+    Without a ``spearman`` column (ProxylessNAS) the right panel says why it is empty."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(summary["epochs"], summary["supernet_mean"], label="supernet (mean of sample)", **OURS_STYLE)
     if gt_mean is not None:
-        left.axhline(gt_mean, linestyle=":", color="gray", label="ground truth (mean of sample)")
+        left.axhline(gt_mean, linestyle=":", color="gray", label=gt_label)
     left.set(xscale="log", xlabel="supernet training epochs", ylabel=metric, title=f"{title}: supernet performance")
     left.legend(fontsize=8)
     if "spearman" in summary:
         right.plot(summary["epochs"], summary["spearman"], label="ours vs CPU-scale ground truth", **OURS_STYLE)
         right.fill_between(summary["epochs"], summary["ci_low"], summary["ci_high"], alpha=0.2)
+    else:
+        right.text(0.5, 0.5, "no correlation: no ranking ground truth\n(as in the paper)", ha="center",
+                   va="center", transform=right.transAxes, fontsize=9)
     if real_corr is not None:
         right.plot(real_corr["epochs"], real_corr["spearman"], marker="s", label="ours vs real 200-epoch table")
     if paper_corr is not None and len(paper_corr):
@@ -39,7 +44,8 @@ def performance_vs_epochs(summary: pd.DataFrame, *, title: str, metric: str, gt_
     right.set(xscale="log", xlabel="supernet training epochs", ylabel="Spearman correlation",
               title=f"{title}: correlation with ground truth", ylim=(-1, 1))
     right.axhline(0, color="gray", linewidth=0.5)
-    right.legend(fontsize=8)
+    if right.get_legend_handles_labels()[0]:
+        right.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

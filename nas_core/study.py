@@ -33,13 +33,14 @@ def results_root() -> Path:
     return Path(os.environ.get("NAS_CORE_RESULTS", REPO / "results"))
 
 
-GT_KINDS = (None, "variant", "pruning")
+GT_KINDS = (None, "variant", "pruning", "reference")
 
 
 def ground_truth_path(space_name: str, profile: str, kind: str | None = None, *, root: Path | None = None) -> Path:
     """Where a profile's stand-alone ground truth is stored:
     ``<results>/groundtruth/<space>_<profile>[_<kind>].csv``; ``kind`` None (the sample),
-    ``"variant"`` (Figure 12's other recipe) or ``"pruning"`` (Figure 6a's pruned spaces)."""
+    ``"variant"`` (Figure 12's other recipe), ``"pruning"`` (Figure 6a's pruned spaces) or
+    ``"reference"`` (the gold architecture of Figure 1's ProxylessNAS reference line)."""
     if kind not in GT_KINDS:
         raise ValueError(f"unknown ground-truth kind {kind!r}; choose from {GT_KINDS}")
     name = f"{space_name}_{profile}" + (f"_{kind}" if kind else "")
@@ -205,6 +206,27 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
     return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
                               ray_address=ray_address, cfg_overrides=v["cfg"],
                               recipe_overrides={**v["recipe"], "epochs": b.gt_epochs * v["epochs_factor"]},
+                              progress=progress)
+
+
+# Figure 1 on ProxylessNAS: the paper had no fair number of ground truths there, so it shows no
+# correlation and draws the stand-alone accuracy of the ProxylessNAS-GPU architecture instead.
+REFERENCE_LINE_SPACES = ("proxyless",)
+
+
+def reference_ground_truth(space_name: str, profile: str, *, workers: int | None = None,
+                           progress: bool = True) -> pd.DataFrame:
+    """The space's gold architecture (``pruning.gold_architecture``: ProxylessNAS-GPU, DARTS's
+    second-order cell) trained stand-alone with the profile's recipe and the same seeds as the
+    sample's ground truth (its seeds plus the extra seed, if any), in
+    ``results/groundtruth/<space>_<profile>_reference.csv``."""
+    from .groundtruth import build_ground_truth
+    from .pruning import gold_architecture
+
+    b = budget(space_name, profile)
+    seeds = list(b.gt_seeds) + ([max(b.gt_seeds) + 1] if b.gt_extra_seed_archs else [])
+    return build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
+                              out_path=ground_truth_path(space_name, profile, "reference"), workers=workers,
                               progress=progress)
 
 

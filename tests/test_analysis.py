@@ -269,3 +269,12 @@ def test_paper_top_k_reference():
     assert r["top-10"] == 69.66 and r["best"] == 73.13 and r["mean"] == 62.74
     assert len(an.paper_top_k_reference("nb101")) == 4  # top-10 of the 1k and 2k supernets, mean, best
     assert an.paper_top_k_reference("proxyless").empty  # Table 4 has no ground truth for it
+
+
+def test_verdict_reference_line_reads_the_gap():
+    summary = pd.DataFrame({"epochs": [1, 2, 4], "supernet_mean": [20.0, 25.0, 24.0]})
+    text = an.verdict_reference_line("ProxylessNAS", summary, 30.0, paper_gap=2.0)
+    assert "from +10.00 to +6.00 points" in text and "Paper: 2 points" in text
+    assert "narrowed the gap, as the paper" in text  # not at every rung: 25 -> 24
+    worse = summary.assign(supernet_mean=[25.0, 22.0, 21.0])
+    assert "did not narrow" in an.verdict_reference_line("P", worse, 30.0)

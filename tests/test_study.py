@@ -32,3 +32,13 @@ def test_ground_truth_path_names_each_kind_and_rejects_others(tmp_path, monkeypa
 def test_scale_note_says_how_many_seeds_the_ground_truth_averages():
     assert "ground truth 10 epochs, mean of 2 seeds;" in study.scale_note("nb101", "cpu")
     assert "ground truth 10 epochs;" in study.scale_note("darts_cnn", "cpu")  # one seed: nothing to say
+
+
+def test_reference_ground_truth_trains_the_gold_architecture_with_the_sample_seeds(tmp_path, monkeypatch):
+    from nas_core.spaces.proxyless import PROXYLESS_GPU
+
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path))
+    rows = study.reference_ground_truth("proxyless", "smoke", workers=1, progress=False)
+    assert set(rows["arch"]) == {str(PROXYLESS_GPU)}
+    assert sorted(rows["seed"]) == [0, 1]  # the smoke profile's seed plus its extra seed
+    assert study.ground_truth_path("proxyless", "smoke", "reference").exists()
