@@ -127,9 +127,9 @@ def verdict_performance_vs_epochs(title: str, summary: pd.DataFrame) -> str:
     gain = last["supernet_mean"] - first["supernet_mean"]
     ci_overlap = last["ci_high"] >= peak["ci_low"]
     text = (f"**{title}.** Supernet mean went from {first['supernet_mean']:.2f} to {last['supernet_mean']:.2f} "
-            f"({gain:+.2f}) from {first['epochs']} to {last['epochs']} epochs; Spearman went from "
+            f"({gain:+.2f}) from {first['epochs']:g} to {last['epochs']:g} epochs; Spearman went from "
             f"{first['spearman']:.2f} to {last['spearman']:.2f} [95% CI {last['ci_low']:.2f}, {last['ci_high']:.2f}], "
-            f"peaking at {peak['spearman']:.2f} at {peak['epochs']} epochs. ")
+            f"peaking at {peak['spearman']:.2f} at {peak['epochs']:g} epochs. ")
     if peak["epochs"] < last["epochs"] and not ci_overlap:
         text += "The ranking got significantly worse after its peak while training went on: finding 1 holds here."
     elif peak["epochs"] < last["epochs"]:
@@ -149,7 +149,7 @@ def verdict_reference_line(title: str, summary: pd.DataFrame, reference: float, 
     gaps = reference - s["supernet_mean"].to_numpy(float)
     first, last = s.iloc[0], s.iloc[-1]
     text = (f"**{title}.** Supernet mean went from {first['supernet_mean']:.2f} to {last['supernet_mean']:.2f} "
-            f"from {first['epochs']} to {last['epochs']} epochs; the gap to the reference architecture's "
+            f"from {first['epochs']:g} to {last['epochs']:g} epochs; the gap to the reference architecture's "
             f"stand-alone accuracy ({reference:.2f}) went from {gaps[0]:+.2f} to {gaps[-1]:+.2f} points. ")
     if paper_gap is not None:
         text += f"Paper: {paper_gap:.0f} points at its largest budget. "
