@@ -62,6 +62,11 @@ class Budget:
         if max(self.gt_extra_seed_archs, self.gt_variant_archs) > self.n_gt_archs:
             raise ValueError("extra seeds and recipe variants are drawn from the ground-truth sample")
 
+    @property
+    def gt_extra_seed(self) -> int:
+        """The one more seed of the first ``gt_extra_seed_archs`` architectures (Figure 11)."""
+        return max(self.gt_seeds) + 1
+
 
 def _smoke(**kw) -> Budget:
     over = {"batch_size": 32, "bn_calib_batch_size": 32, "bn_calib_steps": 2, "eval_batch_size": 256}

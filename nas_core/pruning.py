@@ -221,6 +221,10 @@ def subset_space(space_name: str, archs: Sequence):
     return space.subset([space.parse(a) if isinstance(a, str) else a for a in archs])
 
 
+# How the book names each space's gold architecture.
+GOLD_NAMES = {"darts_cnn": "DARTS (second order)", "proxyless": "ProxylessNAS-GPU"}
+
+
 def gold_architecture(space_name: str):
     """The architecture Figure 6 prunes around: DARTS (second order) or ProxylessNAS-GPU."""
     if space_name == "darts_cnn":

@@ -183,7 +183,7 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
     archs = eval_sample(space_name, profile, n, sample_seed)
     plan = [(archs, seeds)]
     if extra:
-        plan.append((archs[:min(n, extra)], [max(seeds) + 1]))
+        plan.append((archs[:min(n, extra)], [b.gt_extra_seed]))
     out = ground_truth_path(space_name, profile)
     parts = [build_ground_truth(space_name, profile, a, s, out_path=out, workers=workers,
                                 ray_address=ray_address, progress=progress) for a, s in plan]
@@ -224,7 +224,7 @@ def reference_ground_truth(space_name: str, profile: str, *, workers: int | None
     from .pruning import gold_architecture
 
     b = budget(space_name, profile)
-    seeds = list(b.gt_seeds) + ([max(b.gt_seeds) + 1] if b.gt_extra_seed_archs else [])
+    seeds = list(b.gt_seeds) + ([b.gt_extra_seed] if b.gt_extra_seed_archs else [])
     return build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
                               out_path=ground_truth_path(space_name, profile, "reference"), workers=workers,
                               progress=progress)
