@@ -244,8 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-archs", type=int, default=None, help="architectures in the fixed sample")
     s.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="seeds for every architecture (default: the profile's, plus its extra-seed subset)")
-    s.add_argument("--variant", action="store_true",
-                   help="train the subset meant for Figure 12 with the space's different recipe")
+    kind = s.add_mutually_exclusive_group()
+    kind.add_argument("--variant", action="store_true",
+                      help="train the subset meant for Figure 12 with the space's different recipe")
+    kind.add_argument("--reference", action="store_true",
+                      help="train the space's gold architecture (Figure 1's ProxylessNAS reference line)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     s.add_argument("--ray-address", default=None, help="fan out over a Ray cluster")
     s.set_defaults(fn=cmd_gt)

@@ -214,7 +214,7 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
                        workers: int | None = None, ray_address: str | None = None, train_fn: Callable | None = None,
                        cfg_overrides: Mapping | None = None, recipe_overrides: Mapping | None = None,
                        epochs: int | None = None, data_fn: Callable | None = None, device=None,
-                       progress: bool = True) -> pd.DataFrame:
+                       command: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Train each (arch, seed) stand-alone; returns their rows (archs in the given order, then seed).
 
     - ``out_path``: the append-only log; pairs already in it are skipped (resume);
@@ -227,6 +227,8 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     - ``cfg_overrides`` / ``recipe_overrides`` (may hold ``epochs``) / ``epochs``:
       change the profile's configuration (and so the config hash).
     - ``data_fn``: ``cfg -> data`` (default ``data.load``); must be importable by name.
+    - ``command``: the command that builds this table (default ``nas-study gt SPACE --profile P``),
+      recorded in the sidecar and named when computing is refused.
     """
     from .store import exclusive
 
@@ -242,14 +244,15 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     done_df, todo = _pending(out_path, setup, wanted)
     if todo:  # a complete table is read without waiting for a builder
         with exclusive(out_path):  # pending runs are looked up again: another builder may have added some
-            _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress)
+            _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress,
+                   command or f"nas-study gt {space_name} --profile {profile}")
         done_df = _check_log(out_path, setup)
     if done_df is None:  # nothing asked for, nothing built
         return pd.DataFrame(columns=list(COLUMNS))
     return _select(done_df, wanted)
 
 
-def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress):
+def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress, command):
     """The runs of ``build_ground_truth`` that ``out_path`` lacks, appended to it."""
     from tqdm.auto import tqdm
 
@@ -260,13 +263,12 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
     if todo:
         from .store import require_compute
 
-        require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)",
-                        f"nas-study gt {space_name} --profile {profile}")
+        require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)", command)
         meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})
         side = _sidecar(out_path)
         if done_df is None or not side.exists():  # a new table: record the configuration its hash stands for
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            _write_json(side, meta)
+            _write_json(side, {**meta, "command": command})
         t0, added = time.time(), [0]
         n_local = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         has_header = out_path.exists() and out_path.stat().st_size > 0
@@ -296,8 +298,9 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
             chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
             chunk.update(runs_added=added[0], runs_planned=len(todo), wall_time_s=round(time.time() - t0, 1),
                          workers=workers if ray_address else n_local,
-                         ray_address=ray_address)
+                         ray_address=ray_address, command=command)
             side_meta = json.loads(side.read_text())
+            side_meta.setdefault("command", command)  # tables begun before commands were recorded
             side_meta["chunks"] = side_meta.get("chunks", []) + [chunk]
             _write_json(side, side_meta)
 
@@ -578,7 +581,8 @@ def run_pilot(space_name: str, candidates: Mapping[str, tuple], n_archs: int, se
 # ---------------------------------------------------------------- command line
 
 def main(args) -> int:
-    """``nas-study gt SPACE [--profile P] [--n-archs N] [--seeds S ...] [--workers W] [--ray-address A]``."""
+    """``nas-study gt SPACE [--profile P] [--n-archs N] [--seeds S ...] [--variant | --reference]
+    [--workers W] [--ray-address A]``."""
     from .cli import UsageError
     from .profiles import PROFILES, budget
     from .spaces import SPACE_NAMES
@@ -619,10 +623,21 @@ def main(args) -> int:
     variant = getattr(args, "variant", False)
     if variant and args.space not in study.GT_VARIANTS:
         raise UsageError(f"no recipe variant for space {args.space!r}; spaces with one: {', '.join(study.GT_VARIANTS)}")
-    out = study.ground_truth_path(args.space, args.profile, "variant" if variant else None)
+    reference = getattr(args, "reference", False)
+    if reference and (args.n_archs is not None or args.seeds is not None):
+        raise UsageError("--reference trains one architecture with the profile's seeds: "
+                         "drop --n-archs and --seeds")
+    if reference:
+        from .pruning import AROUND_SPACES
+
+        if args.space not in AROUND_SPACES:
+            raise UsageError(f"no reference architecture in {args.space!r}; spaces with one: {', '.join(AROUND_SPACES)}")
+    out = study.ground_truth_path(args.space, args.profile, "variant" if variant else "reference" if reference else None)
     t0 = time.time()
     try:
-        if variant:
+        if reference:
+            df = study.reference_ground_truth(args.space, args.profile, workers=args.workers)
+        elif variant:
             df = study.ground_truth_variant(args.space, args.profile, n_archs=args.n_archs, sample_seed=sample_seed,
                                             workers=args.workers, ray_address=ray_address)
         else:

@@ -206,7 +206,7 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
     return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
                               ray_address=ray_address, cfg_overrides=v["cfg"],
                               recipe_overrides={**v["recipe"], "epochs": b.gt_epochs * v["epochs_factor"]},
-                              progress=progress)
+                              command=f"nas-study gt {space_name} --profile {profile} --variant", progress=progress)
 
 
 # Figure 1 on ProxylessNAS: the paper had no fair number of ground truths there, so it shows no
@@ -227,7 +227,7 @@ def reference_ground_truth(space_name: str, profile: str, *, workers: int | None
     seeds = list(b.gt_seeds) + ([b.gt_extra_seed] if b.gt_extra_seed_archs else [])
     return build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
                               out_path=ground_truth_path(space_name, profile, "reference"), workers=workers,
-                              progress=progress)
+                              command=f"nas-study gt {space_name} --profile {profile} --reference", progress=progress)
 
 
 def mean_ground_truth(gt: pd.DataFrame, column: str = "valid", seeds=None) -> pd.Series:

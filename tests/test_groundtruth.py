@@ -61,6 +61,8 @@ def test_sidecar_records_every_builder_run(tmp_path, archs):
     chunks = side["chunks"]
     assert [(c["runs_added"], c["workers"]) for c in chunks] == [(2, 1), (4, 2)]
     assert all(c["git"] and c["timestamp_utc"] and c["wall_time_s"] >= 0 for c in chunks)
+    assert side["command"] == "nas-study gt nb201 --profile smoke"  # how to extend the table
+    assert all(c["command"] == side["command"] for c in chunks)
     assert side["extra"]["config_hash"] == gt.build_ground_truth(
         "nb201", "smoke", archs[:1], [0], out_path=out, workers=1, **FAST)["config_hash"].iloc[0]
 
@@ -300,6 +302,8 @@ def test_ray_equals_local(tmp_path, archs):
     (["gt", "nb201", "--seeds", "-1"], "--seeds must be distinct non-negative"),
     (["gt", "nb201", "--seeds", "0", "0"], "--seeds must be distinct non-negative"),
     (["gt", "nb201", "--workers", "0"], "--workers must be >= 1"),
+    (["gt", "nb201", "--reference"], "no reference architecture in 'nb201'"),
+    (["gt", "proxyless", "--reference", "--seeds", "3"], "--reference trains one architecture"),
 ])
 def test_cli_bad_input_exit_2_before_compute(args, message, monkeypatch, capsys):
     def no_compute(*a, **k):
