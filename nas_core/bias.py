@@ -173,13 +173,6 @@ def spearman_difference(x1, y1, x2, y2, *, n_boot: int = 1000, seed: int = 0, le
     return {"n": n, "first": r1, "second": r2, "difference": r1 - r2, "ci_low": lo, "ci_high": hi}
 
 
-def spearman_brown(r: float, k: float) -> float:
-    """Reliability of the mean of ``k`` repeats from the reliability ``r`` of one."""
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
-    return float(k * r / (1 + (k - 1) * r))
-
-
 def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion ``k / n``."""
     if n <= 0:
@@ -473,7 +466,7 @@ def verdict_seed(title: str, row: Mapping, ref: tuple, n_seeds: int) -> str:
             f"{_fmt_ci(row['spearman'], row['ci_low'], row['ci_high'])} over {int(row['n'])} architectures. ")
     if n_seeds > 1 and not np.isnan(row["spearman"]) and row["spearman"] > 0:
         text += (f"The study ranks by the mean of {n_seeds} seeds; Spearman-Brown estimates its reliability at "
-                 f"{spearman_brown(row['spearman'], n_seeds):.2f}. ")
+                 f"{metrics.spearman_brown(row['spearman'], n_seeds):.2f}. ")
     text += f"Paper: {source}. "
     if value is None:
         return text

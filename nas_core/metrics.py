@@ -56,6 +56,13 @@ def kendall(x, y) -> float:
     return float(stats.kendalltau(x, y).statistic)
 
 
+def spearman_brown(r: float, k: float) -> float:
+    """Reliability of the mean of ``k`` repeats from the reliability ``r`` of one."""
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    return float(k * r / (1 + (k - 1) * r))
+
+
 def bootstrap_ci(x, y, stat: Callable = spearman, n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval ``(low, high)`` of ``stat(x, y)``, resampling pairs."""

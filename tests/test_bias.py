@@ -212,7 +212,7 @@ def test_seed_pairs_and_spearman_brown():
     assert t[["seed_a", "seed_b", "n"]].values.tolist() == [[0, 1, 30], [0, 2, 10], [1, 2, 10]]
     f = bias.seed_frame(gt, 0, 1)
     assert t.iloc[0]["spearman"] == pytest.approx(stats.spearmanr(f["a"], f["b"]).statistic)
-    assert bias.spearman_brown(0.5, 2) == pytest.approx(2 / 3)
-    assert bias.spearman_brown(0.9, 1) == pytest.approx(0.9)
+    assert metrics.spearman_brown(0.5, 2) == pytest.approx(2 / 3)
+    assert metrics.spearman_brown(0.9, 1) == pytest.approx(0.9)
     row = t.iloc[0].to_dict()
     assert "Spearman-Brown" in bias.verdict_seed("X", row, bias.PAPER_SEED_SPEARMAN["nb201"], 2)
