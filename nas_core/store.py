@@ -303,8 +303,13 @@ class ResultStore:
             raise TypeError(f"compute_fn must return a pandas DataFrame, got {type(df).__name__}")
         if seed is None and isinstance(params.get("seed"), int):
             seed = params["seed"]
-        self.save(experiment, name, df, params, seed=seed, wall_time_s=time.time() - t0, command=command)
+        # what the computation learned along the way (a training history, say) rides in df.attrs
+        self.save(experiment, name, df, params, seed=seed, wall_time_s=time.time() - t0, command=command,
+                  extra=df.attrs.get(EXTRA_ATTR))
         return self.load(experiment, name, params)  # what later loads return, identical types
+
+
+EXTRA_ATTR = "provenance_extra"  # ``df.attrs[EXTRA_ATTR]``: a dict that get_or_compute stores in the sidecar
 
 
 def read_provenance(path) -> dict:

@@ -113,6 +113,7 @@ def supernet_scores(
     perplexity for language models) plus ``epochs``, ``seed``, ``strategy``.
     """
     from .evaluation import evaluate_architectures
+    from .store import EXTRA_ATTR
     from .training import train_supernet, training_part
 
     if epochs < 0:
@@ -134,7 +135,7 @@ def supernet_scores(
         data = data_mod.load(cfg)
         ckpt = runs_root() / "supernets" / f"{ckpt_name}.pt"
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        model, _history = train_supernet(
+        model, history = train_supernet(
             space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,
             checkpoint_path=ckpt, progress=progress, max_steps_per_epoch=b.max_steps_per_epoch,
         )
@@ -142,10 +143,13 @@ def supernet_scores(
             space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
             bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed, progress=progress,
         )
-        return pd.DataFrame({
+        df = pd.DataFrame({
             "arch": [str(a) for a in archs], "score": scores,
             "epochs": epochs, "seed": seed, "strategy": strategy,
         })
+        # the supernet's own learning curve, for diagnosing one that stays at chance (ProxylessNAS)
+        df.attrs[EXTRA_ATTR] = {"train_history": history.round(6).to_dict("records")}
+        return df
 
     return store().get_or_compute(
         "supernets", name, params, compute,

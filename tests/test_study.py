@@ -42,3 +42,15 @@ def test_reference_ground_truth_trains_the_gold_architecture_with_the_sample_see
     assert set(rows["arch"]) == {str(PROXYLESS_GPU)}
     assert sorted(rows["seed"]) == [0, 1]  # the smoke profile's seed plus its extra seed
     assert study.ground_truth_path("proxyless", "smoke", "reference").exists()
+
+
+def test_supernet_result_records_its_training_history(tmp_path, monkeypatch):
+    from nas_core.store import read_provenance
+
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("NAS_CORE_RUNS", str(tmp_path / "runs"))
+    study.supernet_scores("nb201", "smoke", 2, n_archs=2, progress=False)
+    (sidecar,) = (tmp_path / "results" / "supernets").glob("*.json")
+    history = read_provenance(sidecar)["extra"]["train_history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(h["train_loss"] > 0 and 0 <= h["train_acc"] <= 100 for h in history)
