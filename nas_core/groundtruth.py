@@ -624,19 +624,20 @@ def main(args) -> int:
     if variant and args.space not in study.GT_VARIANTS:
         raise UsageError(f"no recipe variant for space {args.space!r}; spaces with one: {', '.join(study.GT_VARIANTS)}")
     reference = getattr(args, "reference", False)
-    if reference and (args.n_archs is not None or args.seeds is not None):
-        raise UsageError("--reference trains one architecture with the profile's seeds: "
-                         "drop --n-archs and --seeds")
     if reference:
         from .pruning import AROUND_SPACES
 
+        if args.n_archs is not None or args.seeds is not None:
+            raise UsageError("--reference trains one architecture with the profile's seeds: "
+                             "drop --n-archs and --seeds")
         if args.space not in AROUND_SPACES:
             raise UsageError(f"no reference architecture in {args.space!r}; spaces with one: {', '.join(AROUND_SPACES)}")
     out = study.ground_truth_path(args.space, args.profile, "variant" if variant else "reference" if reference else None)
     t0 = time.time()
     try:
         if reference:
-            df = study.reference_ground_truth(args.space, args.profile, workers=args.workers)
+            df = study.reference_ground_truth(args.space, args.profile, workers=args.workers,
+                                              ray_address=ray_address)
         elif variant:
             df = study.ground_truth_variant(args.space, args.profile, n_archs=args.n_archs, sample_seed=sample_seed,
                                             workers=args.workers, ray_address=ray_address)

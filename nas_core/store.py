@@ -126,6 +126,9 @@ def provenance(params: Mapping[str, Any], seed: int | None = None, wall_time_s: 
     }
 
 
+EXTRA_ATTR = "provenance_extra"  # ``df.attrs[EXTRA_ATTR]``: a dict that get_or_compute stores in the sidecar
+
+
 # ---------------------------------------------------------------- atomic writes
 
 def atomic_write(path, write: Callable[[Any], None]) -> None:
@@ -307,9 +310,6 @@ class ResultStore:
         self.save(experiment, name, df, params, seed=seed, wall_time_s=time.time() - t0, command=command,
                   extra=df.attrs.get(EXTRA_ATTR))
         return self.load(experiment, name, params)  # what later loads return, identical types
-
-
-EXTRA_ATTR = "provenance_extra"  # ``df.attrs[EXTRA_ATTR]``: a dict that get_or_compute stores in the sidecar
 
 
 def read_provenance(path) -> dict:

@@ -219,7 +219,7 @@ REFERENCE_LINE_SPACES = ("proxyless",)
 
 
 def reference_ground_truth(space_name: str, profile: str, *, workers: int | None = None,
-                           progress: bool = True) -> pd.DataFrame:
+                           ray_address: str | None = None, progress: bool = True) -> pd.DataFrame:
     """The space's gold architecture (``pruning.gold_architecture``: ProxylessNAS-GPU, DARTS's
     second-order cell) trained stand-alone with the profile's recipe and the same seeds as the
     sample's ground truth (its seeds plus the extra seed, if any), in
@@ -231,7 +231,8 @@ def reference_ground_truth(space_name: str, profile: str, *, workers: int | None
     seeds = list(b.gt_seeds) + ([b.gt_extra_seed] if b.gt_extra_seed_archs else [])
     return build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
                               out_path=ground_truth_path(space_name, profile, "reference"), workers=workers,
-                              command=f"nas-study gt {space_name} --profile {profile} --reference", progress=progress)
+                              ray_address=ray_address, command=f"nas-study gt {space_name} --profile {profile} --reference",
+                              progress=progress)
 
 
 def mean_ground_truth(gt: pd.DataFrame, column: str = "valid", seeds=None) -> pd.Series:
