@@ -47,6 +47,8 @@ import pandas as pd
 from . import metrics
 from .profiles import budget, check_profile
 from .spaces import get_space
+from .spaces.darts_cnn import DARTS_V2
+from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE, PROXYLESS_GPU
 
 METHODS = ("optimistic", "random", "guided")
 METHOD_LABELS = {"optimistic": "optimistic", "random": "random", "guided": "supernet-guided"}
@@ -57,8 +59,10 @@ DEFAULT_FACTORS = {"smoke": (1, 2), "cpu": (1, 2, 4, 8), "paper": (1, 2, 4, 8, 1
 # Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply
 # (the paper's Figure 5 shows NB-101 and NB-201; DARTS-CIFAR10 and DARTS-PTB appear in 17-18).
 SWEEP_SPACES = ("nb101", "nb201", "darts_cnn", "darts_rnn")
-# Spaces pruned around a gold architecture (Figure 6b, 6c).
-AROUND_SPACES = ("darts_cnn", "proxyless")
+# The gold architecture of each space Figure 6 prunes around (6b, 6c), with its name in the book.
+GOLD = {"darts_cnn": ("DARTS (second order)", DARTS_V2), "proxyless": ("ProxylessNAS-GPU", PROXYLESS_GPU)}
+AROUND_SPACES = tuple(GOLD)
+GOLD_NAMES = {space: name for space, (name, _) in GOLD.items()}
 # Free choice blocks / layers of the spaces around the gold architecture (7 ** n architectures).
 DEFAULT_FREE = {"smoke": (0, 1), "cpu": (0, 1, 2, 3), "paper": (0, 1, 2, 3, 4, 5, 6)}
 # Stand-alone trainings per DARTS pruned space for Figure 6a (the paper: 10 random architectures).
@@ -221,21 +225,11 @@ def subset_space(space_name: str, archs: Sequence):
     return space.subset([space.parse(a) if isinstance(a, str) else a for a in archs])
 
 
-# How the book names each space's gold architecture.
-GOLD_NAMES = {"darts_cnn": "DARTS (second order)", "proxyless": "ProxylessNAS-GPU"}
-
-
 def gold_architecture(space_name: str):
     """The architecture Figure 6 prunes around: DARTS (second order) or ProxylessNAS-GPU."""
-    if space_name == "darts_cnn":
-        from .spaces.darts_cnn import DARTS_V2
-
-        return DARTS_V2
-    if space_name == "proxyless":
-        from .spaces.proxyless import PROXYLESS_GPU
-
-        return PROXYLESS_GPU
-    raise ValueError(f"no gold architecture to prune around in {space_name!r}; spaces: {', '.join(AROUND_SPACES)}")
+    if space_name not in GOLD:
+        raise ValueError(f"no gold architecture to prune around in {space_name!r}; spaces: {', '.join(GOLD)}")
+    return GOLD[space_name][1]
 
 
 def around_space(space_name: str, n_free: int, seed: int = 0, gold=None):
@@ -256,8 +250,6 @@ def around_space(space_name: str, n_free: int, seed: int = 0, gold=None):
             raise ValueError(f"DARTS-CIFAR10 has 16 choice blocks: n_free must be in 0..16, got {n_free}")
         return space.fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)
     if space_name == "proxyless":
-        from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
-
         skippable = [n for n, keep in zip(DECISION_NAMES, KEEPS_SHAPE) if keep]
         if not 0 <= n_free <= len(skippable):
             raise ValueError(f"ProxylessNAS has {len(skippable)} skippable layers: n_free must be in "
