@@ -482,7 +482,7 @@ def load(cfg: Mapping[str, Any], *, root=None) -> "ImageData | TextData":
     """A dataset by ``cfg["dataset"]`` with the splits of the module docstring.
 
     Keys read: dataset, image_size, n_train, n_valid, split_seed (0), download;
-    for ptb max_train_tokens, max_eval_tokens; for synthetic also in_channels, num_classes. Other
+    for ptb max_train_tokens, max_eval_tokens, max_vocab; for synthetic also in_channels, num_classes. Other
     keys (network settings of a space's config) are ignored; None means default.
     """
     name = cfg["dataset"]
@@ -651,6 +651,19 @@ def _decode_ptb(paths: tuple[str, str, str], md5s: tuple) -> tuple[np.ndarray, n
     return (*_readonly(*split), tuple(stoi))
 
 
+def _cap_vocab(tr, va, te, itos, k: int):
+    """Keep ``<unk>`` and the ``k - 1`` most frequent other training words, in first-seen order."""
+    if not 2 <= k <= len(itos):
+        raise ValueError(f"max_vocab must be in 2..{len(itos)} (PTB's vocabulary), got {k}")
+    unk = itos.index("<unk>")
+    counts = np.bincount(tr, minlength=len(itos))
+    by_freq = sorted((i for i in range(len(itos)) if i != unk), key=lambda i: -counts[i])  # stable: ties first-seen
+    kept = sorted(by_freq[:k - 1] + [unk])
+    new_id = np.full(len(itos), kept.index(unk), dtype=np.int64)
+    new_id[kept] = np.arange(k)
+    return (*_readonly(new_id[tr], new_id[va], new_id[te]), tuple(itos[i] for i in kept))
+
+
 def load_ptb(cfg: Mapping[str, Any] | None = None, *, root=None) -> TextData:
     """Penn Treebank as DARTS/AWD-LSTM read it: each line split on whitespace with
     ``<eos>`` appended; the vocabulary is built from the training file in first-seen
@@ -659,12 +672,17 @@ def load_ptb(cfg: Mapping[str, Any] | None = None, *, root=None) -> TextData:
     vocabulary stays that of the whole training file. ``cfg["max_eval_tokens"]``
     keeps the first n tokens of the validation and of the test split, so that
     small profiles evaluate fast (every supernet scores each sampled architecture
-    on the validation split); None keeps them whole (the paper)."""
+    on the validation split); None keeps them whole (the paper). ``cfg["max_vocab"]``
+    keeps the ``max_vocab - 1`` most frequent words of the whole training file (ties
+    in first-seen order) and ``<unk>``, to which every other word maps: the softmax
+    over 10,000 words is most of a small model's compute (CPU scale)."""
     cfg = cfg or {}
     root = _root(root)
     files = _ptb_files(root, cfg.get("download"))
     _verify("ptb", root, files)
     tr, va, te, itos = _decode_ptb(tuple(str(p) for p, _ in files), _md5s(files))
+    if cfg.get("max_vocab") is not None:
+        tr, va, te, itos = _cap_vocab(tr, va, te, itos, int(cfg["max_vocab"]))
     mt = cfg.get("max_train_tokens")
     if mt is not None:
         tr = tr[:int(mt)]

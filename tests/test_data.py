@@ -4,6 +4,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -167,6 +168,20 @@ def test_ptb():
     assert p.train.dtype == torch.int64 and int(p.train.max()) < 10000
     small = data.load({"dataset": "ptb", "max_train_tokens": 1000}, root=SHARED)
     assert len(small.train) == 1000 and small.vocab_size == 10000 and torch.equal(small.valid, p.valid)
+
+    # max_vocab: the 1,999 most frequent words and <unk>; every other word becomes <unk>
+    capped = data.load({"dataset": "ptb", "max_vocab": 2000}, root=SHARED)
+    assert capped.vocab_size == 2000 == len(capped.itos) and len(capped.train) == len(p.train)
+    full_words = np.array(p.itos)[p.train.numpy()]
+    capped_words = np.array(capped.itos)[capped.train.numpy()]
+    kept = np.isin(full_words, capped.itos)
+    assert (capped_words[kept] == full_words[kept]).all() and (capped_words[~kept] == "<unk>").all()
+    counts = pd.Series(full_words).value_counts()
+    assert counts.drop("<unk>").index[:1999].isin(capped.itos).all()  # the most frequent (ties aside)
+    assert counts.drop("<unk>").iloc[1998] >= counts.drop(list(capped.itos)).max()
+    assert (np.array(capped.itos)[capped.valid.numpy()] == "<unk>").mean() > (p.valid == p.itos.index("<unk>")).float().mean()
+    with pytest.raises(ValueError, match="max_vocab"):
+        data.load({"dataset": "ptb", "max_vocab": 10001}, root=SHARED)
 
     src = data.batchify(p.valid, 10)
     assert src.shape == (7376, 10) and torch.equal(src[:, 0], p.valid[:7376])
