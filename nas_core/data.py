@@ -482,7 +482,7 @@ def load(cfg: Mapping[str, Any], *, root=None) -> "ImageData | TextData":
     """A dataset by ``cfg["dataset"]`` with the splits of the module docstring.
 
     Keys read: dataset, image_size, n_train, n_valid, split_seed (0), download;
-    for ptb max_train_tokens, max_eval_tokens, max_vocab; for synthetic also in_channels, num_classes. Other
+    for ptb max_train_tokens, max_eval_tokens, vocab_size; for synthetic also in_channels, num_classes. Other
     keys (network settings of a space's config) are ignored; None means default.
     """
     name = cfg["dataset"]
@@ -654,7 +654,7 @@ def _decode_ptb(paths: tuple[str, str, str], md5s: tuple) -> tuple[np.ndarray, n
 def _cap_vocab(tr, va, te, itos, k: int):
     """Keep ``<unk>`` and the ``k - 1`` most frequent other training words, in first-seen order."""
     if not 2 <= k <= len(itos):
-        raise ValueError(f"max_vocab must be in 2..{len(itos)} (PTB's vocabulary), got {k}")
+        raise ValueError(f"vocab_size must be in 2..{len(itos)} (PTB's vocabulary), got {k}")
     unk = itos.index("<unk>")
     counts = np.bincount(tr, minlength=len(itos))
     by_freq = sorted((i for i in range(len(itos)) if i != unk), key=lambda i: -counts[i])  # stable: ties first-seen
@@ -672,17 +672,18 @@ def load_ptb(cfg: Mapping[str, Any] | None = None, *, root=None) -> TextData:
     vocabulary stays that of the whole training file. ``cfg["max_eval_tokens"]``
     keeps the first n tokens of the validation and of the test split, so that
     small profiles evaluate fast (every supernet scores each sampled architecture
-    on the validation split); None keeps them whole (the paper). ``cfg["max_vocab"]``
-    keeps the ``max_vocab - 1`` most frequent words of the whole training file (ties
-    in first-seen order) and ``<unk>``, to which every other word maps: the softmax
-    over 10,000 words is most of a small model's compute (CPU scale)."""
+    on the validation split); None keeps them whole (the paper). ``cfg["vocab_size"]``
+    below 10,000 keeps the ``vocab_size - 1`` most frequent words of the whole training
+    file (ties in first-seen order) and ``<unk>``, to which every other word maps: the
+    softmax over 10,000 words is most of a small model's compute (CPU scale). The
+    model reads the same key, so its softmax and the data always agree."""
     cfg = cfg or {}
     root = _root(root)
     files = _ptb_files(root, cfg.get("download"))
     _verify("ptb", root, files)
     tr, va, te, itos = _decode_ptb(tuple(str(p) for p, _ in files), _md5s(files))
-    if cfg.get("max_vocab") is not None:
-        tr, va, te, itos = _cap_vocab(tr, va, te, itos, int(cfg["max_vocab"]))
+    if cfg.get("vocab_size") is not None and int(cfg["vocab_size"]) != len(itos):
+        tr, va, te, itos = _cap_vocab(tr, va, te, itos, int(cfg["vocab_size"]))
     mt = cfg.get("max_train_tokens")
     if mt is not None:
         tr = tr[:int(mt)]

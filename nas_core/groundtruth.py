@@ -459,15 +459,15 @@ def seed_correlation(df: pd.DataFrame, column: str = "valid", method: str = "spe
 
 
 def seed_stability(df: pd.DataFrame, column: str = "valid") -> dict:
-    """Seed Spearman/Kendall, range and spread (sd) of seed means, per-seed noise (sd of
-    seed differences / sqrt 2, mean over seed pairs)."""
+    """Seed Spearman/Kendall, range (mean_min, mean_max: accuracy % or perplexity) and spread
+    (sd) of the seed means, per-seed noise (sd of seed differences / sqrt 2, mean over seed pairs)."""
     means = mean_over_seeds(df, column)
     noise = [np.std(a - b, ddof=1) / math.sqrt(2) if len(a) >= 2 else float("nan")
              for a, b in _seed_pairs(df, column)]
     return {"n_archs": int(df["arch"].nunique()), "n_seeds": int(df["seed"].nunique()),
             "seed_spearman": seed_correlation(df, column, "spearman"),
             "seed_kendall": seed_correlation(df, column, "kendall"),
-            "acc_min": float(means.min()), "acc_max": float(means.max()),
+            "mean_min": float(means.min()), "mean_max": float(means.max()),
             "spread_sd": float(means.std(ddof=1)), "noise_sd": float(np.mean(noise))}
 
 

@@ -320,7 +320,7 @@ PILOT_CANDIDATES = {
     "smoke": {
         "nb201": {"smoke_a": ({}, 1), "smoke_b": ({"N": 2}, 1)},
         "nb101": {"smoke_a": ({}, 1)},
-        "darts_rnn": {"smoke_a": ({"max_vocab": 500}, 1)},
+        "darts_rnn": {"smoke_a": ({"vocab_size": 500}, 1)},
     },
     "cpu": {
         # Fashion-MNIST 16x16, 10k train / 10k valid; the DESIGN pilot's best row first.
@@ -328,7 +328,7 @@ PILOT_CANDIDATES = {
         "nb101": {"fm16_stem16_3x1_e10": ({}, 10)},
         # PTB's 100k first training tokens, its 2,000 most frequent words (the 10,000-word softmax
         # was ~4x the compute of the rest of the ninp = nhid = 96 model), 10 epochs.
-        "darts_rnn": {"ptb2k_h96_e10": ({"max_vocab": 2000}, 10)},
+        "darts_rnn": {"ptb2k_h96_e10": ({"vocab_size": 2000}, 10)},
     },
 }
 PILOT_CANDIDATES["paper"] = {"nb201": {"paper": ({}, 200)}, "nb101": {"paper": ({}, 108)}}

@@ -166,11 +166,12 @@ def test_ptb():
     eos = p.itos.index("<eos>")
     assert (p.train == eos).sum() == 42_068  # one per line
     assert p.train.dtype == torch.int64 and int(p.train.max()) < 10000
+    assert torch.equal(data.load({"dataset": "ptb", "vocab_size": 10000}, root=SHARED).train, p.train)
     small = data.load({"dataset": "ptb", "max_train_tokens": 1000}, root=SHARED)
     assert len(small.train) == 1000 and small.vocab_size == 10000 and torch.equal(small.valid, p.valid)
 
-    # max_vocab: the 1,999 most frequent words and <unk>; every other word becomes <unk>
-    capped = data.load({"dataset": "ptb", "max_vocab": 2000}, root=SHARED)
+    # vocab_size: the 1,999 most frequent words and <unk>; every other word becomes <unk>
+    capped = data.load({"dataset": "ptb", "vocab_size": 2000}, root=SHARED)
     assert capped.vocab_size == 2000 == len(capped.itos) and len(capped.train) == len(p.train)
     full_words = np.array(p.itos)[p.train.numpy()]
     capped_words = np.array(capped.itos)[capped.train.numpy()]
@@ -180,8 +181,8 @@ def test_ptb():
     assert counts.drop("<unk>").index[:1999].isin(capped.itos).all()  # the most frequent (ties aside)
     assert counts.drop("<unk>").iloc[1998] >= counts.drop(list(capped.itos)).max()
     assert (np.array(capped.itos)[capped.valid.numpy()] == "<unk>").mean() > (p.valid == p.itos.index("<unk>")).float().mean()
-    with pytest.raises(ValueError, match="max_vocab"):
-        data.load({"dataset": "ptb", "max_vocab": 10001}, root=SHARED)
+    with pytest.raises(ValueError, match="vocab_size"):
+        data.load({"dataset": "ptb", "vocab_size": 10001}, root=SHARED)
 
     src = data.batchify(p.valid, 10)
     assert src.shape == (7376, 10) and torch.equal(src[:, 0], p.valid[:7376])

@@ -223,7 +223,7 @@ def test_seed_correlation_on_constructed_table():
     s = gt.seed_stability(df)
     diffs = np.array([-0.5, -0.5, -0.5, -1.5, 0.5])
     assert s["noise_sd"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(2))
-    assert (s["acc_min"], s["acc_max"], s["n_archs"], s["n_seeds"]) == (1.25, 6.0, 6, 2)
+    assert (s["mean_min"], s["mean_max"], s["n_archs"], s["n_seeds"]) == (1.25, 6.0, 6, 2)
     with pytest.raises(ValueError, match="at least 2 seeds"):
         gt.seed_correlation(df[df["seed"] == 0])
 
@@ -270,7 +270,7 @@ def test_pilot_summarises_candidates(tmp_path):
                        n_archs=5, seeds=[0, 1], out_dir=tmp_path, profile="smoke", workers=1,
                        train_fn=gt.synthetic_train, progress=False)
     assert list(out.index) == ["short", "long"] and list(out["epochs"]) == [1, 2]
-    for col in ("seed_spearman", "seed_kendall", "acc_min", "acc_max", "spread_sd", "noise_sd", "real_spearman"):
+    for col in ("seed_spearman", "seed_kendall", "mean_min", "mean_max", "spread_sd", "noise_sd", "real_spearman"):
         assert col in out.columns
     assert out["seed_spearman"].between(-1, 1).all() and (out["noise_sd"] > 0).all()
     if nb201_tables_present():

@@ -294,7 +294,8 @@ class DartsRnnSpace(SearchSpace):
 
     # ---- networks
     def config(self, profile: str) -> dict[str, Any]:
-        # DARTS train.py dropouts; vocab_size is overwritten from the corpus at build time.
+        # DARTS train.py dropouts. vocab_size sizes the model's embedding and softmax and is read by
+        # data.load_ptb too, which keeps that many of PTB's most frequent words (10,000: all of them).
         # max_eval_tokens caps the validation and test splits (data.load_ptb; PTB's are 73,760 and
         # 82,430 tokens): the supernet scores every sampled architecture on the validation split, so
         # small profiles use its first tokens only; the paper evaluates on the whole splits.
