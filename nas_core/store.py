@@ -106,6 +106,15 @@ def _git_info(repo: Path = REPO) -> dict | None:
         return None
 
 
+def _cpu_model() -> str | None:
+    """The CPU's model name (Linux), so wall times from different machines can be told apart."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
 def provenance(params: Mapping[str, Any], seed: int | None = None, wall_time_s: float | None = None,
                extra: Mapping[str, Any] | None = None) -> dict:
     """Everything needed to say how a result was made."""
@@ -119,6 +128,7 @@ def provenance(params: Mapping[str, Any], seed: int | None = None, wall_time_s: 
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__},
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpu_model": _cpu_model(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
         "timestamp_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 3),
