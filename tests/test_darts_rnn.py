@@ -151,6 +151,13 @@ def test_configs():
         assert {"bptt", "max_train_tokens", "vocab_size", "dropout", "dropouth", "dropoutx", "dropouti",
                 "dropoute"} <= set(cfg)
     assert SPACE.config("paper")["nhid"] == 850
+    # the paper's softmax covers PTB's whole vocabulary; the cpu profile's, its 2,000 commonest words,
+    # and the model, its cost and the data (data.load_ptb reads the same key) agree on it
+    assert SPACE.config("paper")["vocab_size"] == 10000 and SPACE.config("cpu")["vocab_size"] == 2000
+    cfg = SPACE.config("cpu")
+    net = SPACE.standalone(DARTS_V2, cfg)
+    assert SPACE.cost(DARTS_V2, cfg).params == sum(p.numel() for p in net.parameters())
+    assert net.encoder.num_embeddings == 2000
 
 
 # ---- FairNAS: from_decisions and fair path sets

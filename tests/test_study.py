@@ -32,6 +32,7 @@ def test_ground_truth_path_names_each_kind_and_rejects_others(tmp_path, monkeypa
 def test_scale_note_says_how_many_seeds_the_ground_truth_averages():
     assert "ground truth 10 epochs, mean of 2 seeds;" in study.scale_note("nb101", "cpu")
     assert "ground truth 10 epochs;" in study.scale_note("darts_cnn", "cpu")  # one seed: nothing to say
+    assert "100,000 train / 20,000 valid tokens, the 2,000 commonest words" in study.scale_note("darts_rnn", "cpu")
 
 
 def test_reference_ground_truth_trains_the_gold_architecture_with_the_sample_seeds(tmp_path, monkeypatch):
