@@ -486,8 +486,8 @@ class Nb101Supernet(_Skeleton):
 _PROFILES = {
     "smoke": dict(dataset="cifar10-4k", image_size=16, in_channels=3, num_classes=10, stem_channels=8,
                   num_stacks=1, cells_per_stack=1, n_train=256, n_valid=128, bn_momentum=0.1),
-    # provisional: a pilot tunes it. Short runs: the official BN momentum (TF 0.997)
-    # would leave running statistics far from converged after a few epochs.
+    # chosen by the ground-truth pilot (groundtruth_pilot notebook). Short runs: the official BN
+    # momentum (TF 0.997) would leave running statistics far from converged after a few epochs.
     "cpu": dict(dataset="fashion-mnist", image_size=16, in_channels=1, num_classes=10, stem_channels=16,
                 num_stacks=3, cells_per_stack=1, n_train=10000, n_valid=10000, bn_momentum=0.1),
     # NAS-Bench-101's network; 40k/10k split of the CIFAR-10 training set (A.2.1)
