@@ -341,7 +341,7 @@ PILOT_CANDIDATES = {
         "darts_rnn": {"ptb2k_h96_e10": ({"vocab_size": 2000}, 10)},
     },
 }
-PILOT_CANDIDATES["paper"] = {"nb201": {"paper": ({}, 200)}, "nb101": {"paper": ({}, 108)}}
+PILOT_CANDIDATES["paper"] = {"nb201": {"paper": ({}, 200)}, "nb101": {"paper": ({}, 108)}, "darts_rnn": {"paper": ({}, 8000)}}
 
 
 def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, candidates=None,

@@ -55,3 +55,15 @@ def test_supernet_result_records_its_training_history(tmp_path, monkeypatch):
     history = read_provenance(sidecar)["extra"]["train_history"]
     assert [h["epoch"] for h in history] == [1, 2]
     assert all(h["train_loss"] > 0 and 0 <= h["train_acc"] <= 100 for h in history)
+
+
+def test_every_profile_has_pilot_candidates_for_the_pilot_notebooks_spaces():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "groundtruth_pilot.ipynb").read_text())
+    params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    defaults: dict = {}
+    exec("".join(params["source"]), {}, defaults)
+    for profile in ("smoke", "cpu", "paper"):
+        assert set(defaults["space_names"]) <= set(study.PILOT_CANDIDATES[profile]), profile
