@@ -341,7 +341,8 @@ PILOT_CANDIDATES = {
         "darts_rnn": {"ptb2k_h96_e10": ({"vocab_size": 2000}, 10)},
     },
 }
-PILOT_CANDIDATES["paper"] = {"nb201": {"paper": ({}, 200)}, "nb101": {"paper": ({}, 108)}, "darts_rnn": {"paper": ({}, 8000)}}
+# The paper profile's one candidate per space: its own configuration and ground-truth epochs.
+PILOT_CANDIDATES["paper"] = {s: {"paper": ({}, budget(s, "paper").gt_epochs)} for s in PILOT_CANDIDATES["cpu"]}
 
 
 def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, candidates=None,

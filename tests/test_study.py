@@ -58,12 +58,8 @@ def test_supernet_result_records_its_training_history(tmp_path, monkeypatch):
 
 
 def test_every_profile_has_pilot_candidates_for_the_pilot_notebooks_spaces():
-    import json
-    from pathlib import Path
+    from nas_core.cli import notebook_parameters, notebook_path
 
-    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "groundtruth_pilot.ipynb").read_text())
-    params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    defaults: dict = {}
-    exec("".join(params["source"]), {}, defaults)
+    spaces = notebook_parameters(notebook_path("groundtruth_pilot"))["space_names"]["default"]
     for profile in ("smoke", "cpu", "paper"):
-        assert set(defaults["space_names"]) <= set(study.PILOT_CANDIDATES[profile]), profile
+        assert set(spaces) <= set(study.PILOT_CANDIDATES[profile]), profile

@@ -305,7 +305,7 @@ class DartsRnnSpace(SearchSpace):
             return {**base, "ninp": 16, "nhid": 16, "bptt": 8, "max_train_tokens": 2000, "max_eval_tokens": 2000}
         if profile == "cpu":  # a CPU-sized cell, DARTS's bptt, PTB's first 100k tokens and 2,000 commonest
             # words (the ground-truth pilot, groundtruth_pilot notebook: the 10,000-word softmax was ~4x
-            # the rest of the model's compute; seed-to-seed Spearman 0.62 on 12 cells, ~160 s per run)
+            # the rest of the model's compute; seed-to-seed Spearman 0.62 on 12 cells, 177 s per run on a shared core)
             return {**base, "ninp": 96, "nhid": 96, "bptt": 35, "vocab_size": 2000, "max_train_tokens": 100_000,
                     "max_eval_tokens": 20_000}
         if profile == "paper":
