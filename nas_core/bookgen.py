@@ -69,7 +69,7 @@ FIGURES = [
     ("Figure 5", "Random and optimistic pruning on NAS-Bench-101 / 201", "pruning", ["pruning/*", GT], {}),
     ("Figure 6", "Pruned DARTS-CIFAR10 and ProxylessNAS spaces", "pruning",
      ["pruning/darts_cnn_*", "pruning/proxyless_*", "groundtruth/*_cpu_pruning.csv"],
-     {"spaces": ["darts_cnn", "proxyless"]}),
+     {"spaces": [], "around_spaces": ["darts_cnn", "proxyless"]}),
     ("Figure 7", "Parameters and accuracy of the sample: NAS-Bench-101 / 201", "stability",
      ["groundtruth/nb101_cpu.csv", "groundtruth/nb201_cpu.csv"], {"spaces": ["nb101", "nb201"]}),
     ("Figure 8", "Distributions on DARTS-CIFAR10", "stability", ["groundtruth/darts_cnn_cpu.csv"],

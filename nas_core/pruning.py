@@ -572,7 +572,8 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
     todo = list(dict.fromkeys(a for rnd, top in plan.values() for a in rnd + top))
     out = study.ground_truth_path(space_name, profile, "pruning")
     gt_rows = build_ground_truth(space_name, profile, todo, list(b.gt_seeds), out_path=out, workers=workers,
-                                 command=f"nas-study run pruning --profile {profile} -p 'spaces=[\"{space_name}\"]'",
+                                 command=(f"nas-study run pruning --profile {profile} -p 'spaces=[]' "
+                                          f"-p 'around_spaces=[\"{space_name}\"]'"),
                                  progress=progress)
     gt = study.mean_ground_truth(gt_rows, "valid", seeds=b.gt_seeds)
     rows = []
