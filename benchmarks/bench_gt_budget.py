@@ -9,9 +9,10 @@ times compare like for like), and scales each table's recorded total by the medi
 
     hours here on W workers = sum over tables (median ratio x recorded seconds) / W / 3600
 
-The runs are picked at interior quantiles of the recorded times (short to long networks). Each retrained run's validation metric is printed beside the recorded one: equal
-on the same kind of CPU, since training is deterministic for a seed. Nothing is written to
-the results. Usage:
+The runs are picked at interior quantiles of the recorded times (short to long networks).
+The largest difference between a retrained run's validation metric and the recorded one is
+printed too: zero on the same kind of CPU, since training is deterministic for a seed.
+Nothing is written to the results. Usage:
 
     python benchmarks/bench_gt_budget.py [--profile cpu] [--per-table 4] [--workers 2] [--spaces ...]
 """
@@ -31,14 +32,11 @@ def table_setup(space_name: str, profile: str, kind: str | None) -> dict:
     """The builder's setup of one table (the variant recipe for ``kind="variant"``)."""
     from nas_core import groundtruth as gt
     from nas_core import study
-    from nas_core.profiles import budget
 
     if kind != "variant":
         return gt.resolve_setup(space_name, profile)
-    v = study.GT_VARIANTS[space_name]
-    return gt.resolve_setup(space_name, profile, cfg_overrides=v["cfg"],
-                            recipe_overrides={**v["recipe"], "epochs": budget(space_name, profile).gt_epochs
-                                              * v["epochs_factor"]})
+    cfg_overrides, recipe_overrides = study.gt_variant_overrides(space_name, profile)
+    return gt.resolve_setup(space_name, profile, cfg_overrides=cfg_overrides, recipe_overrides=recipe_overrides)
 
 
 def pick_runs(rows: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -194,6 +194,14 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
     return pd.concat(parts, ignore_index=True).drop_duplicates(["arch", "seed"])
 
 
+def gt_variant_overrides(space_name: str, profile: str) -> tuple[dict, dict]:
+    """``(cfg_overrides, recipe_overrides)`` of the space's Figure 12 recipe variant for the builder."""
+    if space_name not in GT_VARIANTS:
+        raise ValueError(f"no recipe variant for space {space_name!r}; spaces: {', '.join(GT_VARIANTS)}")
+    v = GT_VARIANTS[space_name]
+    return v["cfg"], {**v["recipe"], "epochs": budget(space_name, profile).gt_epochs * v["epochs_factor"]}
+
+
 def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None = None, sample_seed: int = 0,
                          workers: int | None = None, ray_address: str | None = None,
                          progress: bool = True) -> pd.DataFrame:
@@ -201,15 +209,12 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
     (seed 0), in ``results/groundtruth/<space>_<profile>_variant.csv``."""
     from .groundtruth import build_ground_truth
 
-    if space_name not in GT_VARIANTS:
-        raise ValueError(f"no recipe variant for space {space_name!r}; spaces: {', '.join(GT_VARIANTS)}")
     b = budget(space_name, profile)
-    v = GT_VARIANTS[space_name]
+    cfg_overrides, recipe_overrides = gt_variant_overrides(space_name, profile)
     archs = eval_sample(space_name, profile, b.gt_variant_archs if n_archs is None else n_archs, sample_seed)
     out = ground_truth_path(space_name, profile, "variant")
     return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
-                              ray_address=ray_address, cfg_overrides=v["cfg"],
-                              recipe_overrides={**v["recipe"], "epochs": b.gt_epochs * v["epochs_factor"]},
+                              ray_address=ray_address, cfg_overrides=cfg_overrides, recipe_overrides=recipe_overrides,
                               command=f"nas-study gt {space_name} --profile {profile} --variant", progress=progress)
 
 
