@@ -39,6 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Cost, InvalidArchitecture, SearchSpace
+from .ops import MaxPool2d
 
 CONV3X3, CONV1X1, MAXPOOL3X3 = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
 OPS = (CONV3X3, CONV1X1, MAXPOOL3X3)  # NAS-Bench-101's canonical order (hash labels 0, 1, 2)
@@ -300,7 +301,7 @@ class ConvBnRelu(nn.Sequential):
 
 
 def _maxpool3x3():
-    return nn.MaxPool2d(3, stride=1, padding=1)  # padded with -inf, as TF 'same'
+    return MaxPool2d(3, stride=1, padding=1)  # padded with -inf, as TF 'same'
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -324,7 +325,7 @@ class _Skeleton(nn.Module):
         self.stem = ConvBnRelu(cfg["in_channels"], cfg["stem_channels"], 3, cfg)
         self.cells = nn.ModuleList(make_cell(cin, cout) for cin, cout in _stack_channels(cfg))
         self.per_stack = cfg["cells_per_stack"]
-        self.pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)  # ceil == TF 'same' for odd sizes
+        self.pool = MaxPool2d(2, stride=2, ceil_mode=True)  # ceil == TF 'same' for odd sizes
         self.classifier = nn.Linear(_stack_channels(cfg)[-1][1], cfg["num_classes"])
         _init_weights(self)
 

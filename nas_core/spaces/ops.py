@@ -1,11 +1,22 @@
 """Operations shared by several search spaces.
 
-The 3x3 average pool is the one hot spot: PyTorch's CPU ``avg_pool2d`` with
-``count_include_pad=False`` is slow, above all its backward pass at stride 1.
-``avg_pool_3x3`` computes the same thing as a depthwise convolution with a
-kernel of ones (a 3x3 box sum, fast through oneDNN) times a precomputed map of
-1 / (number of in-image pixels under the window). ``benchmarks/bench_avgpool.py``
-measures the gain.
+Pooling is where PyTorch's CPU kernels are slow on the small NCHW tensors of
+this study:
+
+- ``avg_pool2d`` with ``count_include_pad=False``, above all its backward pass
+  at stride 1. ``avg_pool_3x3`` computes the same thing as a depthwise
+  convolution with a kernel of ones (a 3x3 box sum, fast through oneDNN) times
+  a precomputed map of 1 / (number of in-image pixels under the window);
+  ``benchmarks/bench_avgpool.py`` measures the gain. (Equal up to rounding, not
+  bit for bit, so spaces whose tables were made with ``F.avg_pool2d`` keep it.)
+- ``max_pool2d``, whose CPU kernel vectorises over channels only in the
+  channels-last layout. ``max_pool2d`` here pools a channels-last copy and
+  converts back: the same values, argmax indices and gradients bit for bit
+  (a max is exact, and the backward adds each input's gradients in the same
+  order), so tables made with ``F.max_pool2d`` retrain to the same numbers.
+  Several times faster per call; NAS-Bench-101 and DARTS-CIFAR10 networks train
+  about 1.3x faster. ``benchmarks/bench_maxpool.py`` measures it, op by op and on
+  whole stand-alone trainings.
 """
 from __future__ import annotations
 
@@ -62,6 +73,59 @@ class AvgPool3x3(nn.Module):
 
     def extra_repr(self):
         return f"stride={self.stride}"
+
+
+class _ChannelsLastMaxPool(torch.autograd.Function):
+    """One autograd node, like ``F.max_pool2d``'s own, that pools and back-propagates in the
+    channels-last layout and hands NCHW tensors in and out. One node matters: extra nodes
+    (``contiguous`` calls seen by autograd) would change the order in which the gradients of
+    a tensor with several consumers are summed, and a channels-last gradient would send the
+    convolutions before it down other kernels, so the trained weights would differ by
+    rounding."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode):
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        out, indices = torch.ops.aten.max_pool2d_with_indices(x_cl, [kernel_size] * 2, [stride] * 2,
+                                                              [padding] * 2, [1, 1], ceil_mode)
+        ctx.save_for_backward(x_cl, indices)
+        ctx.pool = kernel_size, stride, padding, ceil_mode
+        return out.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_cl, indices = ctx.saved_tensors
+        k, s, p, ceil_mode = ctx.pool
+        grad_x = torch.ops.aten.max_pool2d_with_indices_backward(
+            grad.contiguous(memory_format=torch.channels_last), x_cl, [k] * 2, [s] * 2, [p] * 2, [1, 1],
+            ceil_mode, indices)
+        return grad_x.contiguous(), None, None, None, None
+
+
+def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int, padding: int = 0, ceil_mode: bool = False):
+    """``F.max_pool2d`` of NCHW input with identical results, through PyTorch's vectorised
+    channels-last CPU kernel (other devices and layouts: ``F.max_pool2d`` itself)."""
+    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous():
+        return F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode)
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _ChannelsLastMaxPool.apply(x, kernel_size, stride, padding, ceil_mode)
+    pooled = F.max_pool2d(x.contiguous(memory_format=torch.channels_last), kernel_size, stride, padding,
+                          ceil_mode=ceil_mode)  # no gradient: the kernel without argmax indices, faster still
+    return pooled.contiguous()
+
+
+class MaxPool2d(nn.Module):
+    """``nn.MaxPool2d`` through ``max_pool2d`` (no parameters or buffers: state dicts unchanged)."""
+
+    def __init__(self, kernel_size: int, stride: int, padding: int = 0, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+
+    def forward(self, x):
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, ceil_mode={self.ceil_mode}"
 
 
 class ReLUConvBN(nn.Module):
