@@ -15,8 +15,9 @@ this study:
   (a max is exact, and the backward adds each input's gradients in the same
   order), so tables made with ``F.max_pool2d`` retrain to the same numbers.
   Several times faster per call; NAS-Bench-101 and DARTS-CIFAR10 networks train
-  about 1.3x faster. ``benchmarks/bench_maxpool.py`` measures it, op by op and on
-  whole stand-alone trainings.
+  about 1.3x faster one at a time (10-12% less with two trainings sharing the
+  machine). ``benchmarks/bench_maxpool.py`` measures it, op by op and on whole
+  stand-alone trainings.
 """
 from __future__ import annotations
 
