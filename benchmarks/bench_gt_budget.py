@@ -5,11 +5,17 @@ chunk, and the hosts these tables were made on differ up to 2.5x per run. This b
 retrains ``--per-table`` recorded runs of every table here, ``--workers`` at once as the
 builder runs them (one thread each, data loaded once per worker as in the builder, so the
 times compare like for like), and scales each table's recorded total by the median of
-(time here / time recorded) over its retrained runs:
+(time here / time recorded) over its retrained runs, separately for the rows of each host
+that recorded them (a table's sidecar lists its chunks in order, each with its machine and
+the number of rows it appended; a table without that list is one group):
 
-    hours here on W workers = sum over tables (median ratio x recorded seconds) / W / 3600
+    hours here on W workers = sum over tables and recording hosts
+                              (median ratio x recorded seconds) / W / 3600
 
-The runs are picked at interior quantiles of the recorded times (short to long networks).
+Why per host: one ratio for a whole table mixes hosts up to 3x apart (DARTS-CIFAR10's rows
+come from three), so a median over a few runs lands on whichever host those runs came from.
+
+The runs are picked at interior quantiles of each group's recorded times (short to long networks).
 The largest difference between a retrained run's validation metric and the recorded one is
 printed too: zero on the same kind of CPU, since training is deterministic for a seed.
 Nothing is written to the results. Usage:
@@ -49,6 +55,19 @@ def pick_runs(rows: pd.DataFrame, k: int) -> pd.DataFrame:
     return ordered.iloc[idx]
 
 
+def row_hosts(sidecar: dict, n_rows: int) -> list[str]:
+    """The host (kernel build, e.g. ``fc-v657``) that recorded each row, from the sidecar's chunks
+    (rows are appended chunk after chunk); one group named after the sidecar's machine otherwise."""
+    def host(machine: dict) -> str:
+        name = machine.get("platform", "?")
+        return next((part for part in name.split("-") if part.startswith("v") and part[1:].isdigit()), name)
+
+    chunks = sidecar.get("chunks", [])
+    if sum(c.get("runs_added", 0) for c in chunks) == n_rows:
+        return [host(c["machine"]) for c in chunks for _ in range(c["runs_added"])]
+    return [host(sidecar.get("machine", {})) + " (last chunk's)"] * n_rows
+
+
 def retrain(setup: dict, tasks: list[tuple[str, int]], workers: int) -> list[dict]:
     from nas_core import groundtruth as gt
 
@@ -58,7 +77,7 @@ def retrain(setup: dict, tasks: list[tuple[str, int]], workers: int) -> list[dic
 
 
 def bench_table(space_name: str, profile: str, kind: str | None, k: int, workers: int) -> dict | None:
-    from nas_core import study
+    from nas_core import store, study
 
     path = study.ground_truth_path(space_name, profile, kind)
     if not path.exists():
@@ -70,19 +89,30 @@ def bench_table(space_name: str, profile: str, kind: str | None, k: int, workers
     if len(own) < len(rows):  # rows of another configuration would not be retrained like for like
         return {"table": name, "runs": len(rows), "note": f"skipped: {len(rows) - len(own)} rows of another "
                 f"configuration than this code's ({setup['config_hash']})"}
-    picked = pick_runs(rows, k)
+    rows = rows.assign(host=row_hosts(store.read_provenance(path), len(rows)))
+    picked = pd.concat([pick_runs(g, k) for _, g in rows.groupby("host", sort=True)])
     t0 = time.perf_counter()
     done = retrain(setup, list(zip(picked["arch"], picked["seed"].astype(int))), workers)
     here = pd.DataFrame(done)[["arch", "seed", "wall_s", "valid"]]
     m = picked.merge(here, on=["arch", "seed"], suffixes=("_recorded", "_here"))
-    ratio = m["wall_s_here"] / m["wall_s_recorded"]
+    m["ratio"] = m["wall_s_here"] / m["wall_s_recorded"]
+    groups = rows.groupby("host")["wall_s"].agg(["size", "sum"]).join(m.groupby("host")["ratio"].median())
+    core_s = float((groups["ratio"] * groups["sum"]).sum())
     recorded_s = float(rows["wall_s"].sum())
     return {"table": name, "runs": len(rows), "recorded_core_h": round(recorded_s / 3600, 2),
-            "retrained": len(m), "ratio_median": round(float(ratio.median()), 3),
-            "ratio_min": round(float(ratio.min()), 3), "ratio_max": round(float(ratio.max()), 3),
-            "core_h_here": round(float(ratio.median()) * recorded_s / 3600, 2),
+            "retrained": len(m), "ratio_min": round(float(m["ratio"].min()), 3),
+            "ratio_max": round(float(m["ratio"].max()), 3),
+            "hosts": "; ".join(f"{h}: {int(g['size'])} runs x {g['ratio']:.2f}" for h, g in groups.iterrows()),
+            "core_h_here": round(core_s / 3600, 2),
             "max_abs_valid_diff": round(float((m["valid_here"] - m["valid_recorded"]).abs().max()), 4),
             "bench_s": round(time.perf_counter() - t0), "note": ""}
+
+
+def total_line(what: str, recorded_core_h: float, here_core_h: float, workers: int) -> str:
+    """The closing line of a budget benchmark: recorded and from-scratch core-hours, hours on the workers."""
+    return (f"{what}: recorded {recorded_core_h:.1f} core-h ({recorded_core_h / workers:.1f} h on {workers} "
+            f"workers); from scratch here about {here_core_h:.1f} core-h = {here_core_h / workers:.1f} h "
+            f"on {workers} workers")
 
 
 def main(argv=None) -> int:
@@ -91,7 +121,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="cpu")
     p.add_argument("--spaces", nargs="+", default=list(SPACE_NAMES), choices=SPACE_NAMES)
-    p.add_argument("--per-table", type=int, default=4, help="recorded runs retrained per table")
+    p.add_argument("--per-table", type=int, default=4,
+                   help="recorded runs retrained per table and recording host")
     p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                    help="runs at once, as the builder's workers (default: one per core)")
     args = p.parse_args(argv)
@@ -106,12 +137,10 @@ def main(argv=None) -> int:
                 out.append(row)
     df = pd.DataFrame(out)
     print(f"profile {args.profile}, {args.workers} workers of 1 thread; ratio = time here / time recorded "
-          f"for the same run; core_h_here = median ratio x the table's recorded core-hours")
+          f"for the same run; core_h_here = sum over recording hosts of median ratio x recorded core-hours")
     print(df.fillna("").to_string(index=False))
     if "core_h_here" in df:
-        rec, here = df["recorded_core_h"].sum(), df["core_h_here"].sum()
-        print(f"\nall tables: recorded {rec:.1f} core-h ({rec / args.workers:.1f} h on {args.workers} workers); "
-              f"from scratch here about {here:.1f} core-h = {here / args.workers:.1f} h on {args.workers} workers")
+        print("\n" + total_line("all tables", df["recorded_core_h"].sum(), df["core_h_here"].sum(), args.workers))
     return 0
 
 

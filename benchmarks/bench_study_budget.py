@@ -1,0 +1,133 @@
+"""From-scratch budget of the committed supernet results (issue #6: 8 hours beyond the ground truth).
+
+Every supernet result under ``results/supernets`` (Figures 1-4, 10, 13-16, Table 3) and
+``results/pruning`` (Figures 5, 6, 17, 18) records its wall time, training plus scoring, but
+on whichever host ran it and next to however many other processes. This benchmark recomputes
+``--per-group`` of them per (directory, space, recording host) group from their recorded
+parameters, ``--workers`` at once (one thread each), into a scratch results folder (nothing
+committed is read back or touched), checks that each recomputation is the same result (same
+name, that is the same parameter hash, and the same scores) and scales each group's recorded
+total by the median of (time here / time recorded):
+
+    hours here on W workers = sum over groups (median ratio x recorded seconds) / W / 3600
+
+The recomputed runs are picked at interior quantiles of the cheaper half of each group's
+recorded times (the ratio does not depend much on a run's size, and the benchmark stays
+under half an hour). Usage:
+
+    python benchmarks/bench_study_budget.py [--profile cpu] [--per-group 1] [--workers 2] [--spaces ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench_gt_budget import pick_runs, total_line  # same rules as the ground-truth benchmark
+
+REPO = Path(__file__).resolve().parents[1]
+DIRS = ("supernets", "pruning")
+
+
+def host_of(platform: str) -> str:
+    """The host's kernel build (``v1045`` of ``Linux-6.18.44-fc-v1045-x86_64-...``), else the platform."""
+    return next((p for p in platform.split("-") if p.startswith("v") and p[1:].isdigit()), platform)
+
+
+def committed(profile: str) -> pd.DataFrame:
+    rows = []
+    for d in DIRS:
+        for side in sorted((REPO / "results" / d).glob(f"*_{profile}_*.json")):
+            meta = json.loads(side.read_text())
+            rows.append({"dir": d, "space": meta["params"]["space"], "name": meta["name"],
+                         "host": host_of(meta["machine"]["platform"]), "wall_s": meta["wall_time_s"],
+                         "sidecar": str(side)})
+    return pd.DataFrame(rows)
+
+
+def recompute(job: tuple[str, str]) -> dict:
+    """Recompute one committed result from its sidecar's parameters (in a worker whose
+    ``NAS_CORE_RESULTS`` is a scratch folder); returns its name, seconds and scores."""
+    import torch
+
+    from nas_core import pruning, study
+
+    torch.set_num_threads(1)
+    d, sidecar = job
+    meta = json.loads(Path(sidecar).read_text())
+    p = meta["params"]
+    recorded = pd.read_csv(Path(sidecar).with_suffix(".csv"))
+    t0 = time.perf_counter()
+    if d == "supernets":
+        kw = dict(seed=p["seed"], strategy=p["strategy"], paths=p["paths"], n_archs=p["n_archs"],
+                  sample_seed=p["sample_seed"], cfg_overrides=p["cfg"], recipe_overrides=p["recipe"])
+        name = study.supernet_result_name(p["space"], p["profile"], p["epochs"], **kw)
+        df = study.supernet_scores(p["space"], p["profile"], p["epochs"], progress=False, **kw)
+    else:
+        sid = p["pruned_space"]
+        archs = list(recorded["arch"])
+        space = (pruning.around_space(p["space"], sid["n_free"], sid["block_seed"]) if sid["kind"] == "around"
+                 else pruning.subset_space(p["space"], archs))
+        df = pruning.supernet_on_space(p["space"], p["profile"], space, archs, p["epochs"], seed=p["seed"],
+                                       space_id=sid, cfg_overrides=p["cfg"], recipe_overrides=p["recipe"])
+        name = str(df["supernet"].iloc[0])
+    seconds = time.perf_counter() - t0
+    diff = np.abs(df["score"].to_numpy(float) - recorded["score"].to_numpy(float))
+    return {"name": meta["name"], "same_name": name == meta["name"], "wall_s_here": seconds,
+            "max_abs_score_diff": float(np.nanmax(diff)) if len(diff) else float("nan")}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--spaces", nargs="+", help="only these spaces (default: all)")
+    p.add_argument("--per-group", type=int, default=1, help="results recomputed per (directory, space, host)")
+    p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                   help="recomputations at once (default: one per core)")
+    args = p.parse_args(argv)
+    if args.per_group < 1 or args.workers < 1:
+        p.error("--per-group and --workers must be at least 1")
+    results = committed(args.profile)
+    if args.spaces and not results.empty:
+        results = results[results["space"].isin(args.spaces)]
+    if results.empty:
+        p.error(f"no committed supernet results of profile {args.profile!r} under results/")
+    keys = ["dir", "space", "host"]
+    picked = pd.concat([pick_runs(g[g["wall_s"] <= g["wall_s"].median()], args.per_group)
+                        for _, g in results.groupby(keys, sort=True)])
+    print(f"recomputing {len(picked)} of {len(results)} results, {args.workers} at once ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["NAS_CORE_RESULTS"] = str(Path(scratch) / "results")  # inherited by the spawned workers
+        os.environ["NAS_CORE_RUNS"] = str(Path(scratch) / "runs")
+        jobs = list(zip(picked["dir"], picked["sidecar"]))
+        # longest first, so that the two workers finish together
+        jobs = [jobs[i] for i in np.argsort(-picked["wall_s"].to_numpy(), kind="stable")]
+        with mp.get_context("spawn").Pool(min(args.workers, len(jobs))) as pool:
+            done = pd.DataFrame(pool.map(recompute, jobs, chunksize=1))
+    m = picked.merge(done, on="name")
+    m["ratio"] = m["wall_s_here"] / m["wall_s"]
+    groups = results.groupby(keys)["wall_s"].agg(["size", "sum"]).join(m.groupby(keys)["ratio"].median())
+    groups["core_h_here"] = groups["ratio"] * groups["sum"] / 3600
+    groups = groups.rename(columns={"size": "results", "sum": "recorded_s"}).reset_index()
+    groups["recorded_core_h"] = groups.pop("recorded_s") / 3600
+    print(f"profile {args.profile}, {args.workers} workers of 1 thread; ratio = time here / time recorded "
+          f"for the same result; core_h_here = median ratio x the group's recorded core-hours")
+    print(m[["name", "wall_s", "wall_s_here", "ratio", "same_name", "max_abs_score_diff"]].round(3).to_string(index=False))
+    print()
+    print(groups.round(3).to_string(index=False))
+    print("\n" + total_line("all supernet results", groups["recorded_core_h"].sum(), groups["core_h_here"].sum(),
+                             args.workers) + f" (benchmark {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
