@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import time
 
 import torch
 import torch.nn.functional as F
 
+from _timing import best_seconds
 from nas_core.spaces.ops import avg_pool_3x3
 
 SHAPES = [(64, 16, 16, 16), (64, 16, 15, 15), (256, 32, 32, 32)]
@@ -32,15 +32,7 @@ def torch_pool(x, stride):
 def seconds_per_step(pool, x, stride, repeats, rounds):
     """Best of ``rounds`` averages of ``repeats`` forward+backward steps (best: least disturbed)."""
     upstream = torch.ones_like(pool(x, stride))
-    for _ in range(2):  # warm-up: kernel selection, caches
-        pool(x, stride).backward(upstream)
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            pool(x, stride).backward(upstream)
-        best = min(best, (time.perf_counter() - start) / repeats)
-    return best
+    return best_seconds(lambda: pool(x, stride).backward(upstream), rounds, repeats, warmup=2)
 
 
 def reuse_freed_memory():

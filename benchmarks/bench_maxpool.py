@@ -25,6 +25,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from _timing import best_seconds
 from nas_core.spaces import ops
 
 # (shape, kernel, stride, padding, ceil_mode): cpu-profile networks at batch 256 (NB-101,
@@ -50,14 +51,7 @@ def reference_max_pool():
 
 
 def best_ms(fn, rounds=3, repeats=10):
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        best = min(best, (time.perf_counter() - start) / repeats)
-    return 1e3 * best
+    return 1e3 * best_seconds(fn, rounds, repeats)
 
 
 def bench_ops(rounds: int) -> None:
