@@ -55,17 +55,20 @@ def pick_runs(rows: pd.DataFrame, k: int) -> pd.DataFrame:
     return ordered.iloc[idx]
 
 
-def row_hosts(sidecar: dict, n_rows: int) -> list[str]:
-    """The host (kernel build, e.g. ``fc-v657``) that recorded each row, from the sidecar's chunks
-    (rows are appended chunk after chunk); one group named after the sidecar's machine otherwise."""
-    def host(machine: dict) -> str:
-        name = machine.get("platform", "?")
-        return next((part for part in name.split("-") if part.startswith("v") and part[1:].isdigit()), name)
+def host_of(machine: dict) -> str:
+    """A provenance machine's host: its kernel build (``v1045`` of ``Linux-6.18.44-fc-v1045-x86_64-...``),
+    else the whole platform string."""
+    name = machine.get("platform", "?")
+    return next((part for part in name.split("-") if part.startswith("v") and part[1:].isdigit()), name)
 
+
+def row_hosts(sidecar: dict, n_rows: int) -> list[str]:
+    """The host that recorded each row, from the sidecar's chunks (rows are appended chunk
+    after chunk); one group named after the sidecar's machine otherwise."""
     chunks = sidecar.get("chunks", [])
     if sum(c.get("runs_added", 0) for c in chunks) == n_rows:
-        return [host(c["machine"]) for c in chunks for _ in range(c["runs_added"])]
-    return [host(sidecar.get("machine", {})) + " (last chunk's)"] * n_rows
+        return [host_of(c["machine"]) for c in chunks for _ in range(c["runs_added"])]
+    return [host_of(sidecar.get("machine", {})) + " (last chunk's)"] * n_rows
 
 
 def retrain(setup: dict, tasks: list[tuple[str, int]], workers: int) -> list[dict]:

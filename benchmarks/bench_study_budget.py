@@ -31,15 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench_gt_budget import pick_runs, total_line  # same rules as the ground-truth benchmark
+from bench_gt_budget import host_of, pick_runs, total_line  # same rules as the ground-truth benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 DIRS = ("supernets", "pruning")
-
-
-def host_of(platform: str) -> str:
-    """The host's kernel build (``v1045`` of ``Linux-6.18.44-fc-v1045-x86_64-...``), else the platform."""
-    return next((p for p in platform.split("-") if p.startswith("v") and p[1:].isdigit()), platform)
 
 
 def committed(profile: str) -> pd.DataFrame:
@@ -48,14 +43,15 @@ def committed(profile: str) -> pd.DataFrame:
         for side in sorted((REPO / "results" / d).glob(f"*_{profile}_*.json")):
             meta = json.loads(side.read_text())
             rows.append({"dir": d, "space": meta["params"]["space"], "name": meta["name"],
-                         "host": host_of(meta["machine"]["platform"]), "wall_s": meta["wall_time_s"],
+                         "host": host_of(meta["machine"]), "wall_s": meta["wall_time_s"],
                          "sidecar": str(side)})
     return pd.DataFrame(rows)
 
 
 def recompute(job: tuple[str, str]) -> dict:
     """Recompute one committed result from its sidecar's parameters (in a worker whose
-    ``NAS_CORE_RESULTS`` is a scratch folder); returns its name, seconds and scores."""
+    ``NAS_CORE_RESULTS`` is a scratch folder); returns its name, whether the recomputation
+    has the same name (parameter hash), its seconds and the largest score difference."""
     import torch
 
     from nas_core import pruning, study
