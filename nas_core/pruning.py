@@ -301,7 +301,7 @@ def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epo
         space.validate(a)
     strs = [str(a) for a in archs]
     b = budget(space_name, profile)
-    cfg = study.space_config(space_name, profile, cfg_overrides)
+    cfg = study.supernet_config(space_name, profile, cfg_overrides)
     recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     sid = dict(space_id) if space_id is not None else {"kind": "subset", "archs_sha256": _sha(strs)}
     params = dict(space=space_name, profile=profile, epochs=epochs, seed=seed, strategy="uniform",

@@ -66,6 +66,12 @@ def space_config(space_name: str, profile: str, overrides: Mapping[str, Any] | N
     return {**get_space(space_name).config(profile), **(overrides or {})}
 
 
+def supernet_config(space_name: str, profile: str, overrides: Mapping[str, Any] | None = None) -> dict:
+    """The network configuration of this space's supernets: the space's own, plus the profile's
+    supernet-only settings (``Budget.supernet_cfg``), plus ``overrides``."""
+    return space_config(space_name, profile, {**budget(space_name, profile).supernet_cfg, **(overrides or {})})
+
+
 def eval_sample(space_name: str, profile: str, n_archs: int | None = None, sample_seed: int = 0) -> list:
     """The fixed sample of architectures every supernet of a study is evaluated on."""
     n = budget(space_name, profile).n_eval_archs if n_archs is None else n_archs
@@ -77,7 +83,7 @@ def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", pa
     """(result name, parameters, network config, recipe) of one ``supernet_scores`` call."""
     from .training import recipe_for
 
-    cfg = space_config(space_name, profile, cfg_overrides)
+    cfg = supernet_config(space_name, profile, cfg_overrides)
     recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     params = dict(
         space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,

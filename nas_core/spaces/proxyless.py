@@ -248,9 +248,13 @@ def _init_weights(net: nn.Module) -> None:
 
 
 class _Backbone(nn.Module):
-    """Fixed stem, first block and head around the 21 searchable layers."""
+    """Fixed stem, first block and head around the 21 searchable layers.
 
-    def __init__(self, plan: _Plan, layers, num_classes, in_channels, dropout):
+    ``zero_init_residual``: every residual MBConv starts as the identity (its last BN's
+    gamma 0, Goyal et al. 2017). Only the cpu profile's supernets use it (``Budget.supernet_cfg``).
+    """
+
+    def __init__(self, plan: _Plan, layers, num_classes, in_channels, dropout, zero_init_residual=False):
         super().__init__()
         self.stem = _conv_bn(in_channels, plan.stem, 3, plan.stem_stride)
         self.first = MBConv(plan.stem, plan.first, 3, 1, 1, residual=False)
@@ -260,6 +264,10 @@ class _Backbone(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(plan.head, num_classes)
         _init_weights(self)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, MBConv) and m.residual:
+                    nn.init.zeros_(m.body[-1][1].weight)
 
     def _classify(self, x):
         x = self.pool(self.head(x)).flatten(1)
@@ -269,10 +277,10 @@ class _Backbone(nn.Module):
 class ProxylessNet(_Backbone):
     """Stand-alone network of one architecture; ``forward(x)``."""
 
-    def __init__(self, arch: ProxylessArch, plan: _Plan, num_classes, in_channels, dropout):
+    def __init__(self, arch: ProxylessArch, plan: _Plan, num_classes, in_channels, dropout, zero_init_residual=False):
         layers = [_make_op(op, cin, cout, s, keep)
                   for op, (cin, cout, s), keep in zip(arch.ops, plan.layers, KEEPS_SHAPE)]
-        super().__init__(plan, layers, num_classes, in_channels, dropout)
+        super().__init__(plan, layers, num_classes, in_channels, dropout, zero_init_residual)
         self.arch = arch
 
     def forward(self, x):
@@ -286,10 +294,10 @@ class ProxylessSupernet(_Backbone):
     """Every layer holds each allowed candidate with its own weights (ProxylessNAS MixedEdge);
     ``forward(x, arch)`` runs the single path ``arch``."""
 
-    def __init__(self, choices, plan: _Plan, num_classes, in_channels, dropout):
+    def __init__(self, choices, plan: _Plan, num_classes, in_channels, dropout, zero_init_residual=False):
         layers = [nn.ModuleDict({op: _make_op(op, cin, cout, s, keep) for op in ops})
                   for ops, (cin, cout, s), keep in zip(choices, plan.layers, KEEPS_SHAPE)]
-        super().__init__(plan, layers, num_classes, in_channels, dropout)
+        super().__init__(plan, layers, num_classes, in_channels, dropout, zero_init_residual)
 
     def forward(self, x, arch):
         if isinstance(arch, str):
@@ -406,19 +414,21 @@ class ProxylessSpace(SearchSpace):
 
     @staticmethod
     def _net_cfg(cfg: Mapping[str, Any]) -> dict[str, Any]:
-        # missing network keys fall back to the paper setting
-        return {k: cfg.get(k, _PROFILES["paper"][k]) for k in _NET_KEYS}
+        # missing network keys fall back to the paper setting; zero_init_residual is off unless set
+        # (only Budget.supernet_cfg sets it, so no stored configuration names it)
+        return {**{k: cfg.get(k, _PROFILES["paper"][k]) for k in _NET_KEYS},
+                "zero_init_residual": bool(cfg.get("zero_init_residual", False))}
 
     def supernet(self, cfg: Mapping[str, Any]) -> ProxylessSupernet:
         c = self._net_cfg(cfg)
         return ProxylessSupernet(self.choices, _plan(c["width_mult"], c["small_input"], c["scale_head"]),
-                                 c["num_classes"], c["in_channels"], c["dropout"])
+                                 c["num_classes"], c["in_channels"], c["dropout"], c["zero_init_residual"])
 
     def standalone(self, arch, cfg: Mapping[str, Any]) -> ProxylessNet:
         self.validate(arch)
         c = self._net_cfg(cfg)
         return ProxylessNet(arch, _plan(c["width_mult"], c["small_input"], c["scale_head"]),
-                            c["num_classes"], c["in_channels"], c["dropout"])
+                            c["num_classes"], c["in_channels"], c["dropout"], c["zero_init_residual"])
 
     def cost(self, arch, cfg: Mapping[str, Any]) -> Cost:
         """Analytic (no network built): parameters and multiply-adds per image."""
