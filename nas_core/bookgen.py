@@ -289,6 +289,22 @@ def provenance_md(results: Path) -> str:
     return "\n".join(out)
 
 
+def _supernet_deviations_md() -> str:
+    """The profiles' supernet-only network settings (``Budget.supernet_cfg``), one line each."""
+    from .profiles import budget_table
+
+    t = budget_table()
+    col = "supernet-only network changes"
+    lines = [f"- `{r.space}`, profile `{r.profile}`: `{r[col]}`" for _, r in t[t[col] != "-"].iterrows()]
+    if not lines:
+        return ""
+    return ("**Labelled deviations.** Network settings that only the supernets of a space get at a "
+            "profile (`Budget.supernet_cfg`; stand-alone ground truth keeps the space's own network). "
+            "`zero_init_residual=True`: every residual block starts as the identity (its last "
+            "batch-norm scale 0); without it the `cpu` ProxylessNAS supernet stays at chance for its "
+            "whole ladder (see the chapter on Figure 1).\n\n" + "\n".join(lines) + "\n\n")
+
+
 def recipes_md() -> str:
     from . import paper
     from .training import recipe_table
@@ -299,7 +315,8 @@ def recipes_md() -> str:
             "The hyper-parameters every supernet is trained with, as the code holds them "
             "(`nas_core.training.SUPERNET_RECIPES`). A profile changes only budgets (epochs, batch "
             "and calibration sizes, see `nas_core/profiles.py`), never the kind of a recipe. "
-            "A batch size marked * is split over several GPUs.\n\n## Ours (from the code)\n\n"
+            "A batch size marked * is split over several GPUs.\n\n" + _supernet_deviations_md()
+            + "## Ours (from the code)\n\n"
             + md_table(["", *ours.columns], [[i, *row] for i, row in zip(ours.index, ours.values.tolist())])
             + "\n## Paper (Table 2; its DARTS-PTB weight decay, printed as 8 * 10^7, read as 8e-7)\n\n"
             + md_table(["", *theirs.columns], [[i, *row] for i, row in zip(theirs.index, theirs.values.tolist())]))

@@ -79,11 +79,11 @@ def eval_sample(space_name: str, profile: str, n_archs: int | None = None, sampl
 
 
 def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", paths=None, n_archs=None,
-                     sample_seed=0, cfg_overrides=None, recipe_overrides=None):
+                     sample_seed=0, cfg_overrides=None, recipe_overrides=None, with_supernet_cfg=True):
     """(result name, parameters, network config, recipe) of one ``supernet_scores`` call."""
     from .training import recipe_for
 
-    cfg = supernet_config(space_name, profile, cfg_overrides)
+    cfg = (supernet_config if with_supernet_cfg else space_config)(space_name, profile, cfg_overrides)
     recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     params = dict(
         space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,
@@ -111,12 +111,15 @@ def supernet_scores(
     sample_seed: int = 0,
     cfg_overrides: Mapping[str, Any] | None = None,
     recipe_overrides: Mapping[str, Any] | None = None,
+    with_supernet_cfg: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train (or load) one supernet and score the fixed sample on it.
 
     Returns columns ``arch`` (canonical string) and ``score`` (accuracy in %, or
     perplexity for language models) plus ``epochs``, ``seed``, ``strategy``.
+    ``with_supernet_cfg=False`` leaves out the profile's supernet-only network
+    settings (``Budget.supernet_cfg``), to show what that deviation changes.
     """
     from .evaluation import evaluate_architectures
     from .store import EXTRA_ATTR
@@ -127,7 +130,7 @@ def supernet_scores(
     space = get_space(space_name)
     b = budget(space_name, profile)
     name, params, cfg, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, paths, n_archs,
-                                                 sample_seed, cfg_overrides, recipe_overrides)
+                                                 sample_seed, cfg_overrides, recipe_overrides, with_supernet_cfg)
     # the checkpoint depends on training alone: scoring more architectures, or with another
     # BN recalibration, reuses the trained supernet
     scoring = ("n_archs", "sample_seed")
@@ -161,6 +164,15 @@ def supernet_scores(
         "supernets", name, params, compute,
         command=f"nas-study run <experiment> --profile {profile}  # supernet {name}",
     )
+
+
+def supernet_history(space_name: str, profile: str, epochs: int, **kw) -> pd.DataFrame:
+    """The training curve (one row per epoch: train loss and accuracy, lr, seconds) stored with
+    the result of ``supernet_scores(space_name, profile, epochs, **kw)``, which it trains if need be;
+    empty for results stored before curves were recorded."""
+    supernet_scores(space_name, profile, epochs, **kw)
+    name = supernet_result_name(space_name, profile, epochs, **{k: v for k, v in kw.items() if k != "progress"})
+    return pd.DataFrame(store().meta("supernets", name).get("extra", {}).get("train_history", []))
 
 
 # A deliberately different stand-alone recipe per space (Figure 12), after the paper's A.3:
@@ -331,7 +343,9 @@ def scale_note(space_name: str, profile: str) -> str:
     img = f" at {cfg['image_size']}x{cfg['image_size']}" if cfg.get("image_size") else ""
     return (f"{cfg['dataset']}{img}, {size}; network {net}; supernet ladder {list(b.ladder)} epochs; "
             f"ground truth {b.gt_epochs} epochs" + (f", mean of {len(b.gt_seeds)} seeds" if len(b.gt_seeds) > 1 else "")
-            + f"; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth")
+            + f"; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth"
+            + (f"; supernets only: {', '.join(f'{k}={v}' for k, v in sorted(b.supernet_cfg.items()))}"
+               if b.supernet_cfg else ""))
 
 
 # Candidate configurations of the CPU-scale ground truth, compared by the pilot

@@ -278,3 +278,21 @@ def test_small_profiles_scale_the_head(space):
     assert space.standalone(PROXYLESS_GPU, space.config("paper")).classifier.in_features == 1728
     no_key = {k: v for k, v in space.config("smoke").items() if k != "scale_head"}
     assert space.supernet(no_key).classifier.in_features == 1280  # ProxylessNAS's rule by default
+
+
+def test_zero_init_residual_makes_every_residual_block_the_identity(space):
+    cfg = {**space.config("smoke"), "dropout": 0.0}
+    x = torch.randn(8, 3, 16, 16)
+    a = space.sample_many(1, seed=3)[0]
+    # same first-in-stage choices, every shape-keeping layer skipped
+    b = ProxylessArch(tuple(op if i in (0, 4, 8, 12, 16, 20) else "skip" for i, op in enumerate(a.ops)))
+    assert a != b
+    torch.manual_seed(0)
+    sn = space.supernet({**cfg, "zero_init_residual": True}).train()
+    assert torch.equal(sn(x, a), sn(x, b))  # residual blocks add exactly 0 at initialisation
+    torch.manual_seed(0)
+    plain = space.supernet(cfg).train()
+    assert not torch.allclose(plain(x, a), plain(x, b))
+    net = space.standalone(a, {**cfg, "zero_init_residual": True})
+    gammas = [m.body[-1][1].weight for m in net.modules() if type(m).__name__ == "MBConv"]
+    assert any(g.abs().sum() == 0 for g in gammas) and any(g.abs().sum() > 0 for g in gammas)  # first-in-stage kept

@@ -54,6 +54,7 @@ def test_supernet_result_records_its_training_history(tmp_path, monkeypatch):
     (sidecar,) = (tmp_path / "results" / "supernets").glob("*.json")
     history = read_provenance(sidecar)["extra"]["train_history"]
     assert [h["epoch"] for h in history] == [1, 2]
+    assert study.supernet_history("nb201", "smoke", 2, n_archs=2, progress=False).to_dict("records") == history
     assert all(h["train_loss"] > 0 and 0 <= h["train_acc"] <= 100 for h in history)
 
 
@@ -63,3 +64,19 @@ def test_every_profile_has_pilot_candidates_for_the_pilot_notebooks_spaces():
     spaces = notebook_parameters(notebook_path("groundtruth_pilot"))["space_names"]["default"]
     for profile in ("smoke", "cpu", "paper"):
         assert set(spaces) <= set(study.PILOT_CANDIDATES[profile]), profile
+
+
+def test_supernet_only_settings_reach_supernets_not_ground_truth():
+    from nas_core.groundtruth import resolve_setup
+
+    assert study.supernet_config("proxyless", "cpu")["zero_init_residual"] is True
+    assert "zero_init_residual" not in resolve_setup("proxyless", "cpu")["cfg"]  # stand-alone keeps its network
+    assert "supernets only: zero_init_residual=True" in study.scale_note("proxyless", "cpu")
+    assert study.supernet_config("nb201", "cpu") == study.space_config("nb201", "cpu")
+    # overrides win over the profile's supernet settings
+    assert study.supernet_config("proxyless", "cpu", {"zero_init_residual": False})["zero_init_residual"] is False
+    # with_supernet_cfg=False names the supernet trained without them (a separate result)
+    names = {w: study.supernet_result_name("proxyless", "cpu", 8, with_supernet_cfg=w) for w in (True, False)}
+    assert names[True] != names[False]
+    assert study.supernet_result_name("nb201", "cpu", 8, with_supernet_cfg=False) == \
+        study.supernet_result_name("nb201", "cpu", 8)
