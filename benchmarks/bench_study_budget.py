@@ -63,8 +63,10 @@ def recompute(job: tuple[str, str]) -> dict:
     recorded = pd.read_csv(Path(sidecar).with_suffix(".csv"))
     t0 = time.perf_counter()
     if d == "supernets":
+        # the recorded cfg is complete (any supernet-only settings included): take it as it is
         kw = dict(seed=p["seed"], strategy=p["strategy"], paths=p["paths"], n_archs=p["n_archs"],
-                  sample_seed=p["sample_seed"], cfg_overrides=p["cfg"], recipe_overrides=p["recipe"])
+                  sample_seed=p["sample_seed"], cfg_overrides=p["cfg"], recipe_overrides=p["recipe"],
+                  with_supernet_cfg=False)
         name = study.supernet_result_name(p["space"], p["profile"], p["epochs"], **kw)
         df = study.supernet_scores(p["space"], p["profile"], p["epochs"], progress=False, **kw)
     else:
