@@ -251,7 +251,8 @@ class _Backbone(nn.Module):
     """Fixed stem, first block and head around the 21 searchable layers.
 
     ``zero_init_residual``: every residual MBConv starts as the identity (its last BN's
-    gamma 0, Goyal et al. 2017). Only the cpu profile's supernets use it (``Budget.supernet_cfg``).
+    gamma 0, Goyal et al. 2017). Only supernets of the cpu and smoke profiles use it
+    (``Budget.supernet_cfg``).
     """
 
     def __init__(self, plan: _Plan, layers, num_classes, in_channels, dropout, zero_init_residual=False):
