@@ -130,6 +130,11 @@ def budget(space_name: str, profile: str) -> Budget:
         raise ValueError(f"no budget for space {space_name!r}; spaces: {', '.join(spaces)}") from None
 
 
+def settings_text(settings: dict) -> str:
+    """``{"b": 2, "a": 1}`` -> ``"a=1, b=2"`` (empty for no settings)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
 def budget_table() -> pd.DataFrame:
     """One row per (space, profile): the budgets, for the book."""
     rows = []
@@ -142,8 +147,8 @@ def budget_table() -> pd.DataFrame:
             "archs with an extra seed": b.gt_extra_seed_archs, "archs with a recipe variant": b.gt_variant_archs,
             "Table 3 epochs": ", ".join(str(e) for e in b.table3_epochs) or "-",
             "max steps/epoch": b.max_steps_per_epoch or "-",
-            "recipe changes": ", ".join(f"{k}={v}" for k, v in sorted(b.recipe_overrides.items())) or "-",
-            "supernet-only network changes": ", ".join(f"{k}={v}" for k, v in sorted(b.supernet_cfg.items())) or "-",
+            "recipe changes": settings_text(b.recipe_overrides) or "-",
+            "supernet-only network changes": settings_text(b.supernet_cfg) or "-",
         })
     order = {p: i for i, p in enumerate(PROFILES)}
     df = pd.DataFrame(rows)

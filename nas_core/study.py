@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import data as data_mod
-from .profiles import budget, check_profile
+from .profiles import budget, check_profile, settings_text
 from .spaces import get_space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,10 +168,9 @@ def supernet_scores(
 
 def supernet_history(space_name: str, profile: str, epochs: int, **kw) -> pd.DataFrame:
     """The training curve (one row per epoch: train loss and accuracy, lr, seconds) stored with
-    the result of ``supernet_scores(space_name, profile, epochs, **kw)``, which it trains if need be;
-    empty for results stored before curves were recorded."""
-    supernet_scores(space_name, profile, epochs, **kw)
-    name = supernet_result_name(space_name, profile, epochs, **{k: v for k, v in kw.items() if k != "progress"})
+    the result of ``supernet_scores(space_name, profile, epochs, **kw)`` (StoreError if there is
+    none yet); empty for results stored before curves were recorded."""
+    name = supernet_result_name(space_name, profile, epochs, **kw)
     return pd.DataFrame(store().meta("supernets", name).get("extra", {}).get("train_history", []))
 
 
@@ -344,8 +343,7 @@ def scale_note(space_name: str, profile: str) -> str:
     return (f"{cfg['dataset']}{img}, {size}; network {net}; supernet ladder {list(b.ladder)} epochs; "
             f"ground truth {b.gt_epochs} epochs" + (f", mean of {len(b.gt_seeds)} seeds" if len(b.gt_seeds) > 1 else "")
             + f"; {b.n_eval_archs} sampled architectures, {b.n_gt_archs} with ground truth"
-            + (f"; supernets only: {', '.join(f'{k}={v}' for k, v in sorted(b.supernet_cfg.items()))}"
-               if b.supernet_cfg else ""))
+            + (f"; supernets only: {settings_text(b.supernet_cfg)}" if b.supernet_cfg else ""))
 
 
 # Candidate configurations of the CPU-scale ground truth, compared by the pilot

@@ -54,7 +54,7 @@ def test_supernet_result_records_its_training_history(tmp_path, monkeypatch):
     (sidecar,) = (tmp_path / "results" / "supernets").glob("*.json")
     history = read_provenance(sidecar)["extra"]["train_history"]
     assert [h["epoch"] for h in history] == [1, 2]
-    assert study.supernet_history("nb201", "smoke", 2, n_archs=2, progress=False).to_dict("records") == history
+    assert study.supernet_history("nb201", "smoke", 2, n_archs=2).to_dict("records") == history
     assert all(h["train_loss"] > 0 and 0 <= h["train_acc"] <= 100 for h in history)
 
 
