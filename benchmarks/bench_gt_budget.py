@@ -56,10 +56,12 @@ def pick_runs(rows: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def host_of(machine: dict) -> str:
-    """A provenance machine's host: its kernel build (``v1045`` of ``Linux-6.18.44-fc-v1045-x86_64-...``),
-    else the whole platform string."""
+    """A provenance machine's host kind: its kernel build (``v1045`` of ``Linux-6.18.44-fc-v1045-x86_64-...``,
+    else the whole platform string) and, where recorded, torch's CPU capability (``v1045/AVX2``): one
+    kernel build ran on AVX2 and AVX-512 CPUs, whose speeds differ and whose float results differ too."""
     name = machine.get("platform", "?")
-    return next((part for part in name.split("-") if part.startswith("v") and part[1:].isdigit()), name)
+    kernel = next((part for part in name.split("-") if part.startswith("v") and part[1:].isdigit()), name)
+    return f"{kernel}/{machine['torch_cpu_capability']}" if machine.get("torch_cpu_capability") else kernel
 
 
 def row_hosts(sidecar: dict, n_rows: int) -> list[str]:

@@ -6,14 +6,17 @@ on whichever host ran it and next to however many other processes. This benchmar
 ``--per-group`` of them per (directory, space, recording host) group from their recorded
 parameters, ``--workers`` at once (one thread each), into a scratch results folder (nothing
 committed is read back or touched), checks that each recomputation is the same result (same
-name, that is the same parameter hash, and the same scores) and scales each group's recorded
-total by the median of (time here / time recorded):
+name, that is the same parameter hash, and, on the CPU kind that recorded it, the same
+scores) and scales each group's recorded total by the median of (time here / time recorded):
 
     hours here on W workers = sum over groups (median ratio x recorded seconds) / W / 3600
 
 The recomputed runs are picked at interior quantiles of the cheaper half of each group's
 recorded times (the ratio does not depend much on a run's size, and the benchmark stays
-under half an hour). Usage:
+under half an hour). The pruning chapter also trains networks stand-alone, Figure 6a's few
+per space pruned around DARTS (``results/groundtruth/*_cpu_pruning.csv``): ground truth, but
+not the tables the ground-truth benchmark measures, so a few of those (at least one per
+worker) are retrained here too, as ``bench_gt_budget`` does, and reported on lines of their own. Usage:
 
     python benchmarks/bench_study_budget.py [--profile cpu] [--per-group 1] [--workers 2] [--spaces ...]
 """
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench_gt_budget import host_of, pick_runs, total_line  # same rules as the ground-truth benchmark
+from bench_gt_budget import bench_table, host_of, pick_runs, total_line  # same rules as the ground-truth benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 DIRS = ("supernets", "pruning")
@@ -113,17 +116,37 @@ def main(argv=None) -> int:
             done = pd.DataFrame(pool.map(recompute, jobs, chunksize=1))
     m = picked.merge(done, on="name")
     m["ratio"] = m["wall_s_here"] / m["wall_s"]
+    import torch
+
+    # a seed fixes a result on one kind of CPU; AVX2 and AVX-512 kernels round differently
+    m["same_cpu_kind"] = m["host"].str.endswith("/" + torch.backends.cpu.get_cpu_capability())
     groups = results.groupby(keys)["wall_s"].agg(["size", "sum"]).join(m.groupby(keys)["ratio"].median())
     groups["core_h_here"] = groups["ratio"] * groups["sum"] / 3600
     groups = groups.rename(columns={"size": "results", "sum": "recorded_s"}).reset_index()
     groups["recorded_core_h"] = groups.pop("recorded_s") / 3600
     print(f"profile {args.profile}, {args.workers} workers of 1 thread; ratio = time here / time recorded "
           f"for the same result; core_h_here = median ratio x the group's recorded core-hours")
-    print(m[["name", "wall_s", "wall_s_here", "ratio", "same_name", "max_abs_score_diff"]].round(3).to_string(index=False))
+    print(m[["name", "host", "wall_s", "wall_s_here", "ratio", "same_name", "same_cpu_kind", "max_abs_score_diff"]]
+          .round(3).to_string(index=False))
+    print("(a seed fixes the scores on one kind of CPU only: expect max_abs_score_diff 0 where same_cpu_kind holds; "
+          "a host recorded without its CPU kind never counts as the same)")
     print()
     print(groups.round(3).to_string(index=False))
     print("\n" + total_line("all supernet results", groups["recorded_core_h"].sum(), groups["core_h_here"].sum(),
                              args.workers) + f" (benchmark {time.perf_counter() - t0:.0f} s)")
+    from nas_core import study
+
+    spaces = args.spaces or sorted(results["space"].unique())
+    per_table = max(args.per_group, args.workers)  # as many as workers: they ran two at once when recorded
+    fig6a = [row for space in spaces if study.ground_truth_path(space, args.profile, "pruning").exists()
+             for row in [bench_table(space, args.profile, "pruning", per_table, args.workers)] if row]
+    if fig6a:
+        t = pd.DataFrame(fig6a)
+        print("\nFigure 6a's stand-alone trainings (ground truth for pruned spaces; not in bench_gt_budget):")
+        print(t.fillna("").to_string(index=False))
+        print(total_line("supernet results and Figure 6a's trainings",
+                         groups["recorded_core_h"].sum() + t["recorded_core_h"].sum(),
+                         groups["core_h_here"].sum() + t["core_h_here"].sum(), args.workers))
     return 0
 
 

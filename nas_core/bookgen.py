@@ -301,8 +301,8 @@ def _supernet_deviations_md() -> str:
     return ("**Labelled deviations.** Network settings that only the supernets of a space get at a "
             "profile (`Budget.supernet_cfg`; stand-alone ground truth keeps the space's own network). "
             "`zero_init_residual=True`: every residual block starts as the identity (its last "
-            "batch-norm scale 0); without it the `cpu` ProxylessNAS supernet stays at chance for its "
-            "whole ladder (see the chapter on Figure 1).\n\n" + "\n".join(lines) + "\n\n")
+            "batch-norm scale 0); without it the `cpu` ProxylessNAS supernet stays at chance after 32 "
+            "epochs (see the chapter on Figure 1).\n\n" + "\n".join(lines) + "\n\n")
 
 
 def recipes_md() -> str:
