@@ -86,7 +86,16 @@ def recompute(job: tuple[str, str]) -> dict:
             "max_abs_score_diff": float(np.nanmax(diff)) if len(diff) else float("nan")}
 
 
+def figure6a_trainings(spaces, profile: str, per_table: int, workers: int) -> pd.DataFrame:
+    """``bench_table`` rows for the spaces that have Figure 6a's ground truth (``*_pruning.csv``);
+    ``per_table`` at least ``workers``, since those runs were recorded that many at once."""
+    rows = [bench_table(space, profile, "pruning", per_table, workers) for space in spaces]
+    return pd.DataFrame([row for row in rows if row is not None])
+
+
 def main(argv=None) -> int:
+    import torch
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="cpu")
     p.add_argument("--spaces", nargs="+", help="only these spaces (default: all)")
@@ -116,8 +125,6 @@ def main(argv=None) -> int:
             done = pd.DataFrame(pool.map(recompute, jobs, chunksize=1))
     m = picked.merge(done, on="name")
     m["ratio"] = m["wall_s_here"] / m["wall_s"]
-    import torch
-
     # a seed fixes a result on one kind of CPU; AVX2 and AVX-512 kernels round differently
     m["same_cpu_kind"] = m["host"].str.endswith("/" + torch.backends.cpu.get_cpu_capability())
     groups = results.groupby(keys)["wall_s"].agg(["size", "sum"]).join(m.groupby(keys)["ratio"].median())
@@ -134,14 +141,9 @@ def main(argv=None) -> int:
     print(groups.round(3).to_string(index=False))
     print("\n" + total_line("all supernet results", groups["recorded_core_h"].sum(), groups["core_h_here"].sum(),
                              args.workers) + f" (benchmark {time.perf_counter() - t0:.0f} s)")
-    from nas_core import study
-
-    spaces = args.spaces or sorted(results["space"].unique())
-    per_table = max(args.per_group, args.workers)  # as many as workers: they ran two at once when recorded
-    fig6a = [row for space in spaces if study.ground_truth_path(space, args.profile, "pruning").exists()
-             for row in [bench_table(space, args.profile, "pruning", per_table, args.workers)] if row]
-    if fig6a:
-        t = pd.DataFrame(fig6a)
+    t = figure6a_trainings(sorted(results["space"].unique()), args.profile, max(args.per_group, args.workers),
+                           args.workers)
+    if len(t):
         print("\nFigure 6a's stand-alone trainings (ground truth for pruned spaces; not in bench_gt_budget):")
         print(t.fillna("").to_string(index=False))
         print(total_line("supernet results and Figure 6a's trainings",
