@@ -36,6 +36,7 @@ EXPERIMENTS = {
     "weight_sharing_tutorial": "Teaching: weight sharing on NAS-Bench-201 in two minutes on a laptop",
 }
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+WORKERS_HELP = "processes computing missing supernet results, one torch thread each (default: one per core)"
 
 
 class UsageError(Exception):
@@ -122,6 +123,21 @@ def check_profile(profile: str) -> None:
         raise UsageError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
 
 
+def set_workers(workers: int | None) -> None:
+    """Worker processes for the results a chapter computes (papermill's kernels inherit it)."""
+    from .parallel import WORKERS_ENV, default_workers
+
+    if workers is None:
+        try:
+            default_workers()  # a bad $NAS_CORE_WORKERS, said before any compute
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        return
+    if workers < 1:
+        raise UsageError(f"--workers must be 1 or more, got {workers}")
+    os.environ[WORKERS_ENV] = str(workers)
+
+
 def run_experiment(experiment: str, profile: str, overrides: dict, output_dir: Path = EXECUTED) -> Path:
     """Execute one notebook with papermill into `output_dir`; returns the executed notebook."""
     import papermill
@@ -160,6 +176,7 @@ def cmd_run(args) -> int:
     check_profile(args.profile)
     declared = notebook_parameters(path)
     overrides = parse_overrides(args.param or [], declared)
+    set_workers(args.workers)
     if args.dry_run:
         print(json.dumps({"experiment": args.experiment, "profile": args.profile, **overrides}))
         return EXIT_OK
@@ -175,6 +192,7 @@ def cmd_book(args) -> int:
     from .store import CACHED_ONLY_ENV
 
     check_profile(args.profile)
+    set_workers(args.workers)
     check_data(args.profile)
     if args.cached_only:
         os.environ[CACHED_ONLY_ENV] = "1"  # papermill's kernels inherit it
@@ -229,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="override a notebook parameter")
     s.add_argument("--output-dir", default=str(EXECUTED), help="where the executed notebook goes")
     s.add_argument("--dry-run", action="store_true", help="validate the parameters and stop")
+    s.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("book", help="execute every experiment and build the HTML book")
@@ -236,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-build", action="store_true", help="execute notebooks only")
     s.add_argument("--cached-only", action="store_true",
                    help="use stored results only; a chapter missing some gets a placeholder page")
+    s.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
     s.set_defaults(fn=cmd_book)
 
     s = sub.add_parser("gt", help="build a ground-truth table (stand-alone training)")

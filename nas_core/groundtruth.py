@@ -30,11 +30,8 @@ import functools
 import hashlib
 import json
 import math
-import multiprocessing as mp
 import os
 import random
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -42,6 +39,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .parallel import imap_workers
 from .spaces import InvalidArchitecture, get_space
 
 COLUMNS = ("arch", "seed", "valid", "test", "params", "flops", "wall_s", "epochs", "profile", "config_hash")
@@ -340,23 +338,8 @@ def _run_here(setup, todo, record):
 
 
 def _run_pool(setup, todo, workers, record):
-    ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or locks
-    # SIGTERM (kill, a scheduler's stop) becomes an exception, so that leaving the `with`
-    # terminates the workers instead of leaving them to finish their architecture as orphans
-    handler = None
-    if threading.current_thread() is threading.main_thread():
-        handler = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
-            for row in pool.imap_unordered(_pool_task, todo, chunksize=1):
-                record(row)
-    finally:
-        if handler is not None:
-            signal.signal(signal.SIGTERM, handler)
-
-
-def _raise_terminated(signum, frame):
-    raise SystemExit(128 + signum)
+    for row in imap_workers(_pool_task, todo, workers, initializer=_init_worker, initargs=(setup,)):
+        record(row)
 
 
 def _run_ray(setup, todo, address, workers, record):

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .parallel import compute_missing
 from .profiles import budget, check_profile
 from .spaces import get_space
 from .spaces.darts_cnn import DARTS_V2
@@ -372,15 +373,22 @@ def pruning_sweep(space_name: str, profile: str, gt: pd.Series, *, factors: Sequ
     factors = check_factors(default_factors(profile) if factors is None else factors, len(pool))
     epochs = default_epochs(space_name, profile) if epochs is None else int(epochs)
 
-    def run(archs):
+    def calls(archs):
         sub = subset_space(space_name, archs)
-        return pd.concat([supernet_on_space(space_name, profile, sub, archs, epochs, seed=s, progress=progress)
-                          for s in seeds], ignore_index=True)
+        return [dict(space_name=space_name, profile=profile, space=sub, archs=archs, epochs=epochs, seed=s)
+                for s in seeds]
 
+    def run(archs):
+        return pd.concat([supernet_on_space(**c, progress=progress) for c in calls(archs)], ignore_index=True)
+
+    desc = f"pruning {space_name}"
+    compute_missing(supernet_on_space, calls(pool), desc=desc)
     full = run(pool)
     guide = full.groupby("arch", sort=False)["score"].mean() if "guided" in methods else None
     subsets = pruning_subsets(pool, factors, methods, gt=gt, guide=guide, pruning_seed=pruning_seed,
                               higher_is_better=hib)
+    compute_missing(supernet_on_space, [c for (_, f), archs in subsets.items() if f != 1 for c in calls(archs)],
+                    desc=desc)
     parts = []
     for (method, f), archs in subsets.items():
         df = full if f == 1 else run(archs)
@@ -518,14 +526,17 @@ def around_sweep(space_name: str, profile: str, *, free: Sequence[int] | None = 
     epochs = default_epochs(space_name, profile) if epochs is None else int(epochs)
     n_eval = budget(space_name, profile).n_eval_archs if n_eval is None else int(n_eval)
     gold = str(gold_architecture(space_name))
-    parts = []
+    calls = []
     for k in sorted(free):
         sp = around_space(space_name, k, block_seed)
-        archs = space_archs(sp, n_eval, sample_seed)
         sid = {"kind": "around", "gold": gold, "n_free": k, "block_seed": block_seed}
-        for s in seeds:
-            df = supernet_on_space(space_name, profile, sp, archs, epochs, seed=s, space_id=sid, progress=progress)
-            parts.append(df.assign(n_free=k, size=sp.size(), is_gold=df["arch"] == gold))
+        calls += [dict(space_name=space_name, profile=profile, space=sp, archs=space_archs(sp, n_eval, sample_seed),
+                       epochs=epochs, seed=s, space_id=sid) for s in seeds]
+    compute_missing(supernet_on_space, calls, desc=f"{space_name} pruned around its gold architecture")
+    parts = []
+    for c in calls:
+        df = supernet_on_space(**c, progress=progress)
+        parts.append(df.assign(n_free=c["space_id"]["n_free"], size=c["space"].size(), is_gold=df["arch"] == gold))
     return pd.concat(parts, ignore_index=True)
 
 

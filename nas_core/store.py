@@ -57,6 +57,35 @@ def require_compute(what: str, command: str | None = None) -> None:
         raise ResultMissing(f"{what} is not stored under the results root{hint}")
 
 
+@contextlib.contextmanager
+def lookup_only():
+    """Within: stored results load, missing ones raise ``ResultMissing`` instead of computing."""
+    before = os.environ.get(CACHED_ONLY_ENV)
+    os.environ[CACHED_ONLY_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CACHED_ONLY_ENV, None)
+        else:
+            os.environ[CACHED_ONLY_ENV] = before
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Within: torch computes on one thread. Results are computed this way everywhere (a
+    notebook, a worker process, the ground-truth builder): with two threads the same seed
+    trains to other numbers, since reductions split between threads add up in another order."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # ---------------------------------------------------------------- canonical JSON and keys
 
 def _plain(o):
@@ -311,14 +340,15 @@ class ResultStore:
 
     def _compute(self, experiment, name, params, compute_fn, seed, command) -> pd.DataFrame:
         t0 = time.time()
-        df = compute_fn()
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"compute_fn must return a pandas DataFrame, got {type(df).__name__}")
-        if seed is None and isinstance(params.get("seed"), int):
-            seed = params["seed"]
-        # what the computation learned along the way (a training history, say) rides in df.attrs
-        self.save(experiment, name, df, params, seed=seed, wall_time_s=time.time() - t0, command=command,
-                  extra=df.attrs.get(EXTRA_ATTR))
+        with one_torch_thread():  # provenance (saved inside) records the threads it ran on
+            df = compute_fn()
+            if not isinstance(df, pd.DataFrame):
+                raise TypeError(f"compute_fn must return a pandas DataFrame, got {type(df).__name__}")
+            if seed is None and isinstance(params.get("seed"), int):
+                seed = params["seed"]
+            # what the computation learned along the way (a training history, say) rides in df.attrs
+            self.save(experiment, name, df, params, seed=seed, wall_time_s=time.time() - t0, command=command,
+                      extra=df.attrs.get(EXTRA_ATTR))
         return self.load(experiment, name, params)  # what later loads return, identical types
 
 

@@ -15,6 +15,9 @@ def smoke_root(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("NAS_CORE_RESULTS", str(root / "results"))
     mp.setenv("NAS_CORE_RUNS", str(root / "runs"))
+    # smoke chapters compute in seconds: starting worker processes would cost more than it
+    # saves (test_parallel starts them)
+    mp.setenv("NAS_CORE_WORKERS", "1")
     yield root
     mp.undo()
 

@@ -28,6 +28,8 @@ def test_list_shows_experiments_spaces_profiles():
         (["run", "performance_vs_epochs", "-p", "n_archs=-5"], "non-negative"),
         (["run", "performance_vs_epochs", "-p", "seed"], "key=value"),
         (["run", "performance_vs_epochs", "--profile", "huge"], "profile"),
+        (["run", "performance_vs_epochs", "--workers", "0"], "--workers"),
+        (["book", "--workers", "-1"], "--workers"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
