@@ -76,9 +76,10 @@ def _compute(job: tuple[Callable, dict]) -> None:
 def compute_missing(fn: Callable, calls: Sequence[Mapping[str, Any]], *, workers: int | None = None,
                     desc: str = "results") -> int:
     """Compute and store the results of ``fn(**call)`` that are not stored yet, in worker
-    processes, longest (most ``epochs``) first; returns how many were computed. ``fn`` is a
-    module-level function that stores its result and takes ``progress``. With one worker, one
-    missing result, or only stored results allowed, it leaves everything to the caller."""
+    processes, longest first (most ``epochs``, then most ``archs`` to score); returns how many
+    were computed. ``fn`` is a module-level function that stores its result and takes
+    ``progress``. With one worker, one missing result, or only stored results allowed, it
+    leaves everything to the caller."""
     from tqdm.auto import tqdm
 
     from .store import CACHED_ONLY_ENV
@@ -90,7 +91,7 @@ def compute_missing(fn: Callable, calls: Sequence[Mapping[str, Any]], *, workers
     n = min(default_workers() if workers is None else workers, len(todo))
     if n < 2:
         return 0
-    todo.sort(key=lambda c: -float(c.get("epochs", 0)))
+    todo.sort(key=lambda c: (-float(c.get("epochs", 0)), -len(c.get("archs") or ())))  # longest first
     with tqdm(total=len(todo), desc=f"{desc} ({n} workers)", unit="result") as bar:
         for _ in imap_workers(_compute, [(fn, c) for c in todo], n):
             bar.update(1)

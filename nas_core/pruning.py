@@ -381,14 +381,18 @@ def pruning_sweep(space_name: str, profile: str, gt: pd.Series, *, factors: Sequ
     def run(archs):
         return pd.concat([supernet_on_space(**c, progress=progress) for c in calls(archs)], ignore_index=True)
 
-    desc = f"pruning {space_name}"
-    compute_missing(supernet_on_space, calls(pool), desc=desc)
+    def pruned_calls(subsets):
+        return [c for (_, f), archs in subsets.items() if f != 1 for c in calls(archs)]
+
+    # only guided pruning waits for the unpruned supernets: the rest train beside them
+    unguided = pruning_subsets(pool, factors, [m for m in methods if m != "guided"], gt=gt,
+                               pruning_seed=pruning_seed, higher_is_better=hib)
+    compute_missing(supernet_on_space, calls(pool) + pruned_calls(unguided), desc=f"pruning {space_name}")
     full = run(pool)
     guide = full.groupby("arch", sort=False)["score"].mean() if "guided" in methods else None
     subsets = pruning_subsets(pool, factors, methods, gt=gt, guide=guide, pruning_seed=pruning_seed,
                               higher_is_better=hib)
-    compute_missing(supernet_on_space, [c for (_, f), archs in subsets.items() if f != 1 for c in calls(archs)],
-                    desc=desc)
+    compute_missing(supernet_on_space, pruned_calls(subsets), desc=f"pruning {space_name}, guided")
     parts = []
     for (method, f), archs in subsets.items():
         df = full if f == 1 else run(archs)

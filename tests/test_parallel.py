@@ -75,3 +75,26 @@ def test_a_chapter_computes_its_supernets_in_worker_processes(tmp_path, monkeypa
     assert "supernets (2 workers)" in out.read_text()  # compute_missing's progress bar, in the cell's output
     stored = _stored(tmp_path / "results")
     assert len(stored) == 2 and all(threads == 1 for _, threads in stored.values())
+
+
+def test_a_pruning_sweep_in_workers_equals_one_computed_here(tmp_path, monkeypatch):
+    from nas_core import pruning
+
+    computed = []  # by worker processes, per call of compute_missing
+    real = pruning.compute_missing
+    monkeypatch.setattr(pruning, "compute_missing", lambda *a, **kw: computed.append(real(*a, **kw)))
+    gt = None
+    sweeps = {}
+    for how, workers in (("workers", "2"), ("here", "1")):
+        monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / how / "results"))
+        monkeypatch.setenv("NAS_CORE_RUNS", str(tmp_path / how / "runs"))
+        monkeypatch.setenv(parallel.WORKERS_ENV, workers)
+        if gt is None:  # ground truth only names the pool and orders optimistic pruning here
+            archs = [str(a) for a in study.eval_sample("nb201", "smoke")]
+            gt = pd.Series(range(len(archs)), index=archs, dtype=float)
+        sweeps[how] = pruning.pruning_sweep("nb201", "smoke", gt, factors=[1, 2], seeds=[0, 1], epochs=1)
+    # the unpruned supernets beside optimistic and random pruning's, then guided pruning's
+    assert computed == [2 + 2 * 2, 2, 0, 0]
+    assert len(list((tmp_path / "workers" / "results" / "pruning").glob("*.csv"))) == 2 + 3 * 2
+    pd.testing.assert_frame_equal(sweeps["workers"].drop(columns=["train_s", "score_s"]),
+                                  sweeps["here"].drop(columns=["train_s", "score_s"]))
