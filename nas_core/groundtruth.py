@@ -263,6 +263,7 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
 
         require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)", command)
         meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})
+        meta["machine"]["torch_threads"] = setup["threads"]  # what every run trains on, not this process
         side = _sidecar(out_path)
         if done_df is None or not side.exists():  # a new table: record the configuration its hash stands for
             out_path.parent.mkdir(parents=True, exist_ok=True)

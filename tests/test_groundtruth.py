@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from nas_core import cli, groundtruth as gt
 from nas_core.spaces import get_space
@@ -56,10 +57,16 @@ def test_sidecar_records_every_builder_run(tmp_path, archs):
     out = tmp_path / "t.csv"
     gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
     gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)  # nothing to do
-    gt.build_ground_truth("nb201", "smoke", archs[:3], [0, 1], out_path=out, workers=2, **FAST)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gt.build_ground_truth("nb201", "smoke", archs[:3], [0, 1], out_path=out, workers=2, **FAST)
+    finally:
+        torch.set_num_threads(before)
     side = json.loads((tmp_path / "t.json").read_text())
     chunks = side["chunks"]
     assert [(c["runs_added"], c["workers"]) for c in chunks] == [(2, 1), (4, 2)]
+    assert [c["machine"]["torch_threads"] for c in chunks] == [1, 1]  # what the runs train on, not the caller
     assert all(c["git"] and c["timestamp_utc"] and c["wall_time_s"] >= 0 for c in chunks)
     assert side["command"] == "nas-study gt nb201 --profile smoke"  # how to extend the table
     assert all(c["command"] == side["command"] for c in chunks)
