@@ -59,9 +59,7 @@ def main() -> None:
     t_one = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    workers = dict(zip([job[3] for job in jobs], [None] * len(jobs)))
-    for seed, scores in parallel.imap_workers(_seeded, jobs, cores, initializer=_one_thread):
-        workers[seed] = scores
+    workers = dict(parallel.imap_workers(_seeded, jobs, cores, initializer=_one_thread))
     t_workers = time.perf_counter() - t0
 
     print(f"{args.results} {args.space} cpu supernets ({args.epochs:g} epochs, {args.archs} architectures scored), "

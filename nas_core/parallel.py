@@ -56,18 +56,6 @@ def _raise_terminated(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def is_stored(fn: Callable, kwargs: Mapping[str, Any]) -> bool:
-    """Whether ``fn(**kwargs)`` would load a stored result rather than compute one."""
-    from .store import ResultMissing, lookup_only
-
-    with lookup_only():
-        try:
-            fn(**kwargs)
-        except ResultMissing:
-            return False
-    return True
-
-
 def _compute(job: tuple[Callable, dict]) -> None:
     fn, kwargs = job
     fn(**kwargs, progress=False)
@@ -82,12 +70,12 @@ def compute_missing(fn: Callable, calls: Sequence[Mapping[str, Any]], *, workers
     leaves everything to the caller."""
     from tqdm.auto import tqdm
 
-    from .store import CACHED_ONLY_ENV
+    from .store import CACHED_ONLY_ENV, stored_or_none
 
     if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
         return 0  # the caller's own calls load, or say what is missing
     unique = {repr(sorted(c.items())): dict(c) for c in calls}.values()  # a call listed twice runs once
-    todo = [c for c in unique if not is_stored(fn, c)]
+    todo = [c for c in unique if stored_or_none(fn, **c) is None]
     n = min(default_workers() if workers is None else workers, len(todo))
     if n < 2:
         return 0

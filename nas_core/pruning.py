@@ -392,7 +392,8 @@ def pruning_sweep(space_name: str, profile: str, gt: pd.Series, *, factors: Sequ
     guide = full.groupby("arch", sort=False)["score"].mean() if "guided" in methods else None
     subsets = pruning_subsets(pool, factors, methods, gt=gt, guide=guide, pruning_seed=pruning_seed,
                               higher_is_better=hib)
-    compute_missing(supernet_on_space, pruned_calls(subsets), desc=f"pruning {space_name}, guided")
+    guided = {key: archs for key, archs in subsets.items() if key not in unguided}
+    compute_missing(supernet_on_space, pruned_calls(guided), desc=f"pruning {space_name}, guided")
     parts = []
     for (method, f), archs in subsets.items():
         df = full if f == 1 else run(archs)

@@ -57,13 +57,15 @@ def require_compute(what: str, command: str | None = None) -> None:
         raise ResultMissing(f"{what} is not stored under the results root{hint}")
 
 
-@contextlib.contextmanager
-def lookup_only():
-    """Within: stored results load, missing ones raise ``ResultMissing`` instead of computing."""
+def stored_or_none(fn: Callable, /, **kwargs):
+    """``fn(**kwargs)``'s stored result, or None where it is not stored: nothing is computed
+    (``fn`` runs as if only stored results were allowed)."""
     before = os.environ.get(CACHED_ONLY_ENV)
     os.environ[CACHED_ONLY_ENV] = "1"
     try:
-        yield
+        return fn(**kwargs)
+    except ResultMissing:
+        return None
     finally:
         if before is None:
             os.environ.pop(CACHED_ONLY_ENV, None)
