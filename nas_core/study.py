@@ -99,6 +99,25 @@ def supernet_result_name(space_name: str, profile: str, epochs: int, *, seed: in
     return _supernet_result(space_name, profile, epochs, seed, strategy, **kw)[0]
 
 
+def _checkpoint_name(params: Mapping[str, Any], recipe, b) -> str:
+    # the checkpoint depends on training alone: scoring more architectures, or with another
+    # BN recalibration, reuses the trained supernet
+    from .training import training_part
+
+    training = {k: v for k, v in params.items() if k not in ("n_archs", "sample_seed")}
+    training["recipe"] = training_part(recipe)
+    training["max_steps_per_epoch"] = b.max_steps_per_epoch
+    p = params
+    return f"{p['space']}_{p['profile']}_{p['strategy']}_e{p['epochs']}_s{p['seed']}_train{short_hash(training)}"
+
+
+def supernet_checkpoint_name(space_name: str, profile: str, epochs: int, *, seed: int = 0,
+                             strategy: str = "uniform", **kw) -> str:
+    """The name under ``runs/supernets/`` of the training checkpoint of ``supernet_scores``."""
+    _, params, _, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, **kw)
+    return _checkpoint_name(params, recipe, budget(space_name, profile))
+
+
 def supernet_scores(
     space_name: str,
     profile: str,
@@ -123,7 +142,7 @@ def supernet_scores(
     """
     from .evaluation import evaluate_architectures
     from .store import EXTRA_ATTR
-    from .training import train_supernet, training_part
+    from .training import train_supernet
 
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -131,13 +150,7 @@ def supernet_scores(
     b = budget(space_name, profile)
     name, params, cfg, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, paths, n_archs,
                                                  sample_seed, cfg_overrides, recipe_overrides, with_supernet_cfg)
-    # the checkpoint depends on training alone: scoring more architectures, or with another
-    # BN recalibration, reuses the trained supernet
-    scoring = ("n_archs", "sample_seed")
-    training = {k: v for k, v in params.items() if k not in scoring}
-    training["recipe"] = training_part(recipe)
-    training["max_steps_per_epoch"] = b.max_steps_per_epoch
-    ckpt_name = f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_train{short_hash(training)}"
+    ckpt_name = _checkpoint_name(params, recipe, b)
 
     def compute() -> pd.DataFrame:
         archs = eval_sample(space_name, profile, params["n_archs"], sample_seed)
