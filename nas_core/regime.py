@@ -65,8 +65,9 @@ PLAN: tuple[Rung, ...] = tuple(
     + _rungs("darts_cnn", [256], seeds=(1, 2))
 )
 
-# Seconds per training epoch and per scored architecture with one thread on this CPU kind (Zen 2,
-# AVX2), measured with two workers busy; used only where no stored result of the space records them.
+# Seconds per training epoch and per scored architecture with one thread, measured on 3 December
+# 2026 (AMD EPYC family 26, torch CPU capability AVX512) with two processes busy; used only where
+# no stored result of the space records them.
 FALLBACK_RATES = {"nb101": (4.25, 2.24), "nb201": (6.35, 2.43), "darts_cnn": (18.5, 5.2),
                   "proxyless": (22.4, 3.4), "darts_rnn": (8.6, 1.2)}
 
