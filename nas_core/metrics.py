@@ -56,6 +56,17 @@ def kendall(x, y) -> float:
     return float(stats.kendalltau(x, y).statistic)
 
 
+def sparse_kendall(pred, gt, resolution: float = 0.1) -> float:
+    """"Sparse" Kendall's tau-b (Yu et al. 2020, How to Train Your Super-Net): the ground truth
+    rounded to ``resolution`` (0.1 percentage points of accuracy) first, so that architectures
+    whose stand-alone results differ by less than that are tied instead of ranked by noise.
+    NAS-Bench-301's implementation rounds the predictions instead; pass them as ``gt`` for it."""
+    if resolution <= 0:
+        raise ValueError(f"resolution must be positive, got {resolution}")
+    p, g = _pair(pred, gt)
+    return kendall(p, np.round(g / resolution) * resolution)
+
+
 def spearman_brown(r: float, k: float) -> float:
     """Reliability of the mean of ``k`` repeats from the reliability ``r`` of one."""
     if k <= 0:
