@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, fmt_ci, interval_call
 
 
 def align(pred: pd.Series, gt: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +52,17 @@ def _best(values: pd.Series, higher_is_better: bool) -> float:
     return float(values.max() if higher_is_better else values.min())
 
 
+def best_of_sample(gt_test, gt_select=None, higher_is_better: bool = True) -> float:
+    """The paper's "best of the sample": the test result (``gt_test``) of the architecture best
+    on validation (``gt_select``; ``gt_test`` itself when None). The one meaning of the words
+    in this book: anything else is named differently (e.g. "best validation value")."""
+    t = np.asarray(gt_test, dtype=float).ravel()
+    v = t if gt_select is None else np.asarray(gt_select, dtype=float).ravel()
+    if len(t) == 0 or len(v) != len(t):
+        raise ValueError(f"gt_test and gt_select must be non-empty and of one length, got {len(t)} and {len(v)}")
+    return float(t[metrics.best_first(v, higher_is_better)[0]])
+
+
 def avg_best_worst(values: pd.Series, higher_is_better: bool = True) -> dict:
     """Table 4's avg / best / worst / range of one set of scores."""
     best, worst = _best(values, higher_is_better), _best(values, not higher_is_better)
@@ -69,7 +81,7 @@ def top_k_summary(pred: pd.Series, gt: pd.Series, ks: Sequence[int] = (1, 10), *
             "k": k,
             "supernet_top_k": metrics.top_k(p, g, k, higher_is_better=higher_is_better, gt_select=s),
             "random_expectation": metrics.random_top_k_expectation(g, k, higher_is_better=higher_is_better),
-            "best_of_sample": _best(pd.Series(g), higher_is_better),
+            "best_of_sample": best_of_sample(g, s, higher_is_better),
             "n": len(g),
         })
     return pd.DataFrame(rows)
@@ -119,32 +131,189 @@ def mutual_spearman(columns: Mapping[str, pd.Series]) -> pd.DataFrame:
     return df.rank().corr(method="pearson")
 
 
-def verdict_performance_vs_epochs(title: str, summary: pd.DataFrame) -> str:
-    """Finding 1 in words, from the numbers: does more training give a better ranking?"""
-    s = summary.sort_values("epochs")
-    first, last = s.iloc[0], s.iloc[-1]
-    peak = s.loc[s["spearman"].idxmax()]
-    gain = last["supernet_mean"] - first["supernet_mean"]
-    ci_overlap = last["ci_high"] >= peak["ci_low"]
-    text = (f"**{title}.** Supernet mean went from {first['supernet_mean']:.2f} to {last['supernet_mean']:.2f} "
-            f"({gain:+.2f}) from {first['epochs']:g} to {last['epochs']:g} epochs; Spearman went from "
-            f"{first['spearman']:.2f} to {last['spearman']:.2f} [95% CI {last['ci_low']:.2f}, {last['ci_high']:.2f}], "
-            f"peaking at {peak['spearman']:.2f} at {peak['epochs']:g} epochs. ")
-    if peak["epochs"] < last["epochs"] and not ci_overlap:
-        text += "The ranking got significantly worse after its peak while training went on: finding 1 holds here."
-    elif peak["epochs"] < last["epochs"]:
-        text += ("The correlation stopped improving before the supernet did (the drop after the peak is within "
-                 "the bootstrap interval): consistent with finding 1, but not decisive at this sample size.")
-    else:
-        text += ("The correlation was still rising at the largest budget: at this scale more training still "
-                 "improved the ranking, so finding 1 is not reproduced within this budget.")
-    return text
+# ---------------------------------------------------------------- Figure 1: the trend along the ladder, seed-aware
+
+def paired_spearman_difference(pred: pd.Series, base: pd.Series, gt: pd.Series, *, n_boot: int = 1000,
+                               seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """``spearman(pred, gt) - spearman(base, gt)`` and its paired bootstrap interval (the same
+    resampled architectures for both supernets), over the architectures all three share."""
+    common = pred.index.intersection(base.index).intersection(gt.index)
+    if len(common) == 0:
+        raise ValueError("no architecture is present in all tables")
+    p, b, g = (x.loc[common].to_numpy(float) for x in (pred, base, gt))
+    delta = metrics.spearman(p, g) - metrics.spearman(b, g)
+    if n_boot <= 0:
+        return delta, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(g), len(g))
+        vals.append(metrics.spearman(p[i], g[i]) - metrics.spearman(b[i], g[i]))
+    vals = np.asarray(vals, float)
+    vals = vals[~np.isnan(vals)]
+    if len(vals) == 0:
+        return delta, float("nan"), float("nan")
+    a = (1 - level) / 2
+    return delta, float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+
+def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, max_seed: int = 16,
+                       **kw) -> pd.DataFrame:
+    """Every stored supernet of each rung: ``study.supernet_scores(space_name, profile, e, seed=s, **kw)``
+    for the seeds 0..``max_seed - 1`` that are stored (nothing is computed). Columns as
+    ``supernet_scores`` (epochs, seed, arch, score, ...)."""
+    from . import study
+    from .store import stored_or_none
+
+    kw = {k: v for k, v in kw.items() if k != "seed"}
+    parts = [df for e in rungs for s in range(max_seed)
+             if (df := stored_or_none(study.supernet_scores, space_name=space_name, profile=profile, epochs=e,
+                                      seed=s, progress=False, **kw)) is not None]
+    if not parts:
+        return pd.DataFrame(columns=["arch", "score", "epochs", "seed"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def rung_correlations(ladder: pd.DataFrame, gt: pd.Series, *, n_boot: int = 1000) -> pd.DataFrame:
+    """Spearman with ground truth of every supernet of a ladder (columns epochs, seed, arch, score),
+    one row per (epochs, seed), with its bootstrap interval."""
+    rows = []
+    for (e, s), g in ladder.groupby(["epochs", "seed"], sort=True):
+        rows.append({"epochs": e, "seed": int(s), **correlation_summary(g.set_index("arch")["score"], gt,
+                                                                        n_boot=n_boot)})
+    return pd.DataFrame(rows)
+
+
+def rung_table(ladder: pd.DataFrame, gt: pd.Series, *, higher_is_better: bool = True,
+               n_boot: int = 1000) -> pd.DataFrame:
+    """Per rung: the seeds stored, the mean over them of the supernet's mean score and of its
+    Spearman with ground truth, the lowest and highest per-seed interval bound, and the
+    **seed-to-seed spread** (largest minus smallest per-seed Spearman; NaN with one seed)."""
+    per = rung_correlations(ladder, gt, n_boot=n_boot)
+    means = ladder.groupby(["epochs", "seed"])["score"].mean().groupby("epochs").mean()
+    rows = []
+    for e, g in per.groupby("epochs", sort=True):
+        rows.append({"epochs": e, "seeds": ", ".join(str(s) for s in g["seed"]), "n_seeds": len(g),
+                     "supernet_mean": float(means.loc[e]), "spearman": float(g["spearman"].mean()),
+                     "ci_low": float(g["ci_low"].min()), "ci_high": float(g["ci_high"].max()),
+                     "seed_spread": float(np.ptp(g["spearman"])) if len(g) > 1 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def rung_differences(ladder: pd.DataFrame, gt: pd.Series, rung_a, rung_b, *, n_boot: int = 1000,
+                     seed: int = 0) -> pd.DataFrame:
+    """Spearman at ``rung_b`` minus Spearman at ``rung_a`` for **every pair of seeds** stored at
+    the two rungs, each with its paired bootstrap interval over the same architectures."""
+    rows = []
+    for sa, ga in ladder[ladder["epochs"] == rung_a].groupby("seed", sort=True):
+        for sb, gb in ladder[ladder["epochs"] == rung_b].groupby("seed", sort=True):
+            d, lo, hi = paired_spearman_difference(gb.set_index("arch")["score"], ga.set_index("arch")["score"], gt,
+                                                   n_boot=n_boot, seed=seed)
+            rows.append({"from_epochs": rung_a, "from_seed": int(sa), "to_epochs": rung_b, "to_seed": int(sb),
+                         "difference": d, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=["from_epochs", "from_seed", "to_epochs", "to_seed", "difference",
+                                       "ci_low", "ci_high"])
+
+
+def ladder_trend(ladder: pd.DataFrame, gt: pd.Series, *, higher_is_better: bool = True,
+                 n_boot: int = 1000) -> dict:
+    """The inputs of Figure 1's verdict: the ``rung_table``, its peak rung (highest mean Spearman)
+    and top rung, and the paired seed-pair differences that decide the trend: peak -> top when the
+    peak comes earlier (a drop?), else the rung before the top -> top (still rising?)."""
+    rungs = rung_table(ladder, gt, higher_is_better=higher_is_better, n_boot=n_boot)
+    if rungs.empty:
+        return {"rungs": rungs, "peak": None, "top": None, "compared": None, "pairs": rung_differences(
+            ladder.iloc[:0], gt, None, None)}
+    top = rungs["epochs"].max()
+    peak = rungs.loc[rungs["spearman"].idxmax(), "epochs"]
+    before = rungs["epochs"][rungs["epochs"] < top]
+    start = peak if peak < top else (before.max() if len(before) else None)
+    pairs = (rung_differences(ladder, gt, start, top, n_boot=n_boot) if start is not None
+             else rung_differences(ladder.iloc[:0], gt, None, None))
+    return {"rungs": rungs, "peak": peak, "top": top, "compared": start, "pairs": pairs,
+            "higher_is_better": higher_is_better}
+
+
+def _trend_is_decided(pairs: pd.DataFrame, spread: float, sign: int) -> tuple[bool, str]:
+    """A change counts only when every seed pair's paired interval excludes 0 on the side
+    ``sign`` and the mean change exceeds the seed-to-seed spread of the two rungs."""
+    if pairs.empty:
+        return False, "no pair of supernets to compare"
+    side = (pairs["ci_low"] > 0) if sign > 0 else (pairs["ci_high"] < 0)
+    mean = float(pairs["difference"].mean())
+    if not bool(side.all()):
+        return False, (f"the paired interval holds 0 for {int((~side).sum())} of {len(pairs)} seed pair(s)")
+    if np.isnan(spread):
+        return False, ("only one seed at each of the two rungs, so the seed-to-seed spread is unknown and "
+                       "a change of this size may be the noise of training")
+    if abs(mean) <= spread:
+        return False, f"the change ({mean:+.2f}) is within the seed-to-seed spread ({spread:.2f})"
+    return True, f"every seed pair's paired interval excludes 0 and the change exceeds the seed spread ({spread:.2f})"
+
+
+def verdict_trend(title: str, trend: Mapping) -> Verdict:
+    """Finding 1 on one space, from ``ladder_trend``: does the ranking stop improving, or drop,
+    while the supernet trains on? ``agrees`` only for a drop after the peak decided by every
+    seed pair and larger than the seed-to-seed spread, with the supernet's mean score still
+    improving; ``disagrees`` for a correlation still rising at the top rung, decided the same
+    way; ``inconclusive`` otherwise (including when no rung ranks distinguishably from 0)."""
+    rungs, peak, top, start, pairs = (trend[k] for k in ("rungs", "peak", "top", "compared", "pairs"))
+    if rungs is None or rungs.empty:
+        return Verdict(f"**{title}.** No supernet with ground truth: nothing to judge.", INCONCLUSIVE)
+    sign = 1.0 if trend.get("higher_is_better", True) else -1.0
+    r = rungs.set_index("epochs")
+    first, last = r.iloc[0], r.loc[top]
+    numbers = {"spearman": (last["spearman"], last["ci_low"], last["ci_high"]),
+               "supernet_mean": (last["supernet_mean"], float("nan"), float("nan"))}
+    text = (f"**{title}.** Supernet mean score {first['supernet_mean']:.2f} at {r.index[0]:g} epochs, "
+            f"{last['supernet_mean']:.2f} at {top:g}; Spearman with ground truth {first['spearman']:.2f} at "
+            f"{r.index[0]:g} epochs, highest {r.loc[peak, 'spearman']:.2f} at {peak:g}, {last['spearman']:.2f} "
+            f"at {top:g} (seeds {last['seeds']}; per-seed 95% intervals within [{last['ci_low']:.2f}, "
+            f"{last['ci_high']:.2f}]). ")
+    key = f"ρ {last['spearman']:.2f} [{last['ci_low']:.2f}, {last['ci_high']:.2f}] at {top:g} ep"
+    if bool((r["ci_low"] <= 0).all()):
+        return Verdict(text + "No rung's correlation is distinguishable from 0 (every interval holds 0), so there "
+                       "is no trend to judge: **inconclusive**.", INCONCLUSIVE, item="Figure 1", key=key,
+                       numbers=numbers)
+    if start is None:
+        return Verdict(text + "A single rung: no trend to judge: **inconclusive**.", INCONCLUSIVE, item="Figure 1",
+                       key=key, numbers=numbers)
+    spreads = r.loc[[start, top], "seed_spread"]
+    spread = float(spreads.max()) if spreads.notna().any() else float("nan")
+    mean = float(pairs["difference"].mean()) if len(pairs) else float("nan")
+    desc = "; ".join(f"seed {a}->{b}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, b, d, lo, hi in zip(
+        pairs["from_seed"], pairs["to_seed"], pairs["difference"], pairs["ci_low"], pairs["ci_high"]))
+    text += (f"Paired change of Spearman from {start:g} to {top:g} epochs (same architectures, every seed pair): "
+             f"{desc}; mean {mean:+.2f}; seed-to-seed spread "
+             + (f"{spread:.2f}" if not np.isnan(spread) else "unknown (one seed per rung)") + ". ")
+    key += f"; Δ {start:g}→{top:g} ep {mean:+.2f}"
+    if peak < top:
+        decided, why = _trend_is_decided(pairs, spread, -1)
+        if not decided:
+            return Verdict(text + f"The drop after the peak is not decided ({why}): **inconclusive**.",
+                           INCONCLUSIVE, item="Figure 1", key=key, numbers=numbers)
+        better = sign * (last["supernet_mean"] - r.loc[peak, "supernet_mean"]) > 0
+        if better:
+            return Verdict(text + f"The ranking got worse after its peak ({why}) while the supernet's mean score "
+                           "kept improving: **agrees with finding 1**.", AGREES, item="Figure 1", key=key,
+                           numbers=numbers)
+        return Verdict(text + f"The ranking got worse after its peak ({why}), but so did the supernet's mean score: "
+                       "**partly** (finding 1 is about a supernet that trains better).", PARTLY, item="Figure 1",
+                       key=key, numbers=numbers)
+    decided, why = _trend_is_decided(pairs, spread, +1)
+    if decided:
+        return Verdict(text + f"The correlation was still rising at the top rung ({why}): more training still "
+                       "improved the ranking, so **finding 1 is not reproduced within this budget** (disagrees).",
+                       DISAGREES, item="Figure 1", key=key, numbers=numbers)
+    return Verdict(text + f"The correlation is highest at the top rung, but its last change is not decided ({why}): "
+                   "**inconclusive**.", INCONCLUSIVE, item="Figure 1", key=key, numbers=numbers)
 
 
 def verdict_reference_line(title: str, summary: pd.DataFrame, reference: float, *,
-                           paper_gap: float | None = None) -> str:
+                           paper_gap: float | None = None) -> Verdict:
     """Figure 1 where a gold architecture's stand-alone accuracy is the reference line
-    (ProxylessNAS): does longer training bring the supernet's mean towards it?"""
+    (ProxylessNAS): does longer training bring the supernet's mean towards it? ``agrees`` when
+    the gap narrowed at every rung, ``partly`` when it narrowed overall only, else ``disagrees``."""
     s = summary.sort_values("epochs")
     gaps = reference - s["supernet_mean"].to_numpy(float)
     first, last = s.iloc[0], s.iloc[-1]
@@ -154,12 +323,62 @@ def verdict_reference_line(title: str, summary: pd.DataFrame, reference: float, 
     if paper_gap is not None:
         text += f"Paper: {paper_gap:.0f} points at its largest budget. "
     shrinking = bool(np.all(np.diff(gaps) <= 0)) if len(gaps) > 1 else False
+    key = f"gap {gaps[0]:+.1f} → {gaps[-1]:+.1f} points"
+    numbers = {"supernet_mean": (last["supernet_mean"], float("nan"), float("nan"))}
     if gaps[-1] < gaps[0]:
-        text += ("Longer training narrowed the gap" + (" at every rung" if shrinking else "")
-                 + ", as the paper reports.")
-    else:
-        text += "Longer training did not narrow the gap at this scale, unlike the paper."
-    return text
+        return Verdict(text + "Longer training narrowed the gap" + (" at every rung" if shrinking else
+                       " overall, though not at every rung") + ", as the paper reports"
+                       + ("." if shrinking else ": **partly**."), AGREES if shrinking else PARTLY,
+                       item="Figure 1", key=key, numbers=numbers)
+    return Verdict(text + "Longer training did not narrow the gap at this scale, unlike the paper.", DISAGREES,
+                   item="Figure 1", key=key, numbers=numbers)
+
+
+# ---------------------------------------------------------------- Table 4: the best-trained supernet vs ground truth
+
+def supernet_minus_ground_truth(sn: pd.Series, gt: pd.Series, *, higher_is_better: bool = True, n_boot: int = 1000,
+                                seed: int = 0, level: float = 0.95) -> dict:
+    """Mean supernet score minus mean ground truth over the same architectures, oriented so that
+    positive means the supernet's sub-networks do *better* than their stand-alone training (for
+    perplexity: lower), with a paired bootstrap interval over architectures."""
+    common = sn.index.intersection(gt.index)
+    if len(common) == 0:
+        raise ValueError("no architecture has both a supernet score and ground truth")
+    sign = 1.0 if higher_is_better else -1.0
+    d = sign * (sn.loc[common].to_numpy(float) - gt.loc[common].to_numpy(float))
+    rng = np.random.default_rng(seed)
+    boots = np.array([d[rng.integers(0, len(d), len(d))].mean() for _ in range(n_boot)]) if n_boot else np.array([])
+    a = (1 - level) / 2
+    lo, hi = (float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))) if len(boots) else (np.nan, np.nan)
+    return {"n": len(d), "sn_avg": float(sn.loc[common].mean()), "gt_avg": float(gt.loc[common].mean()),
+            "difference": float(d.mean()), "ci_low": lo, "ci_high": hi}
+
+
+def verdict_table4(title: str, ours: Mapping, paper_row: Mapping | None, *, budget_x: float | None = None) -> Verdict:
+    """Table 4 on one space: is the best-trained supernet's mean above or below the ground truth's,
+    as in the paper? ``ours`` is a ``supernet_minus_ground_truth``; ``paper_row`` a row of
+    ``paper.TABLE4``. Decided by the paired interval; ``inconclusive`` where it holds 0 or the
+    paper prints no ground truth."""
+    diff = verdict_number = ours["difference"]
+    text = (f"**{title}.** Best-trained supernet" + (f" ({budget_x:.1f}x one stand-alone training)" if budget_x else "")
+            + f": mean score {ours['sn_avg']:.2f} against a ground-truth mean of {ours['gt_avg']:.2f} over the same "
+            f"{ours['n']} architectures; supernet better by {fmt_ci(diff, ours['ci_low'], ours['ci_high'], signed=True)} "
+            "(paired 95% interval; negative: the supernet's sub-networks do worse than trained alone). ")
+    key = f"{ours['sn_avg']:.1f} vs GT {ours['gt_avg']:.1f}, Δ {fmt_ci(verdict_number, ours['ci_low'], ours['ci_high'], 1, True)}"
+    numbers = {"supernet_minus_gt": (diff, ours["ci_low"], ours["ci_high"])}
+    if paper_row is None or pd.isna(paper_row.get("gt_avg")):
+        return Verdict(text + "The paper prints no ground truth for this space: **inconclusive**.", INCONCLUSIVE,
+                       item="Table 4", key=key, numbers=numbers)
+    hib = paper_row.get("higher_is_better", True)
+    paper_diff = (1.0 if hib else -1.0) * (paper_row["sn_avg"] - paper_row["gt_avg"])
+    text += (f"Paper: supernet {paper_row['sn_avg']:.2f} against ground truth {paper_row['gt_avg']:.2f} "
+             f"({'better' if paper_diff > 0 else 'worse'} by {abs(paper_diff):.2f}). ")
+    call = interval_call(ours["ci_low"], ours["ci_high"], 1 if paper_diff > 0 else -1)
+    words = {AGREES: "same side of the ground truth as in the paper: **agrees**",
+             DISAGREES: "the other side of the ground truth than in the paper: **disagrees**",
+             INCONCLUSIVE: "the interval holds 0: **inconclusive**"}
+    return Verdict(text + "Ours is on the " + words[call] + "." if call != INCONCLUSIVE
+                   else text + "Not decided: " + words[call] + ".", call, item="Table 4", key=key, numbers=numbers)
 
 
 # ---------------------------------------------------------------- Figure 2: supernet top-k vs random search
@@ -261,7 +480,7 @@ def top_k_table(scores: pd.DataFrame, gt: pd.Series, ks: Sequence[int] = (1, 10)
                 "supernet_top_k": pick,
                 "random_expectation": metrics.random_top_k_expectation(g, k, higher_is_better=higher_is_better,
                                                                        gt_select=s),
-                "best_of_sample": _best(pd.Series(g), higher_is_better),
+                "best_of_sample": best_of_sample(g, s, higher_is_better),
                 "mean_of_sample": float(g.mean()),
                 "share_better": share_better(g, pick, higher_is_better=higher_is_better),
                 "p_random": random_top_k_at_least(g, pick, k, higher_is_better=higher_is_better, gt_select=s),
@@ -351,13 +570,14 @@ def retrained_to_reach(curve, bar: float) -> int | None:
 
 def verdict_top_k(title: str, table: pd.DataFrame, regret: pd.DataFrame | None = None, *,
                   higher_is_better: bool = True, supernet_columns: Sequence[str] = (), at_n: int = 10,
-                  metric: str = "accuracy") -> str:
+                  metric: str = "accuracy") -> Verdict:
     """Finding 2 in words, from the numbers of one space at one budget (all seeds of ``table``,
     a ``top_k_table``): is the supernet's pick better than random search, in the best 10% of the
     sample but not in the best 1%? With ``regret`` (a ``regret_frame``), also Figure 16's claim
     that the supernet's order has little advantage once ``at_n`` architectures are retrained."""
     if table.empty:
-        return f"**{title}.** No architecture had both a supernet score and ground truth: nothing to judge."
+        return Verdict(f"**{title}.** No architecture had both a supernet score and ground truth: nothing to judge.",
+                       INCONCLUSIVE, item="Figure 2")
     sign = 1.0 if higher_is_better else -1.0
     n = int(table["n"].iloc[0])
     n_seeds = table["seed"].nunique() if "seed" in table else 1
@@ -367,7 +587,7 @@ def verdict_top_k(title: str, table: pd.DataFrame, regret: pd.DataFrame | None =
     if len(whole):
         parts.append(f"(top-{int(whole['k_asked'].iloc[0])} would cover the whole sample: left out.)")
     if table.empty:
-        return " ".join(parts + ["Too few architectures to judge."])
+        return Verdict(" ".join(parts + ["Too few architectures to judge."]), INCONCLUSIVE, item="Figure 2")
     largest = table["k"].max()
     good_all, best_any, sure = True, False, None
     for k, g in table.groupby("k"):
@@ -390,36 +610,61 @@ def verdict_top_k(title: str, table: pd.DataFrame, regret: pd.DataFrame | None =
                          + "; ".join(f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]"
                                      for a, lo, hi in zip(g["advantage"], g["adv_low"], g["adv_high"])) + ".")
     if regret is not None and len(supernet_columns) and at_n <= len(regret):
-        r = regret.iloc[at_n - 1]
-        sn = float(np.mean([r[c] for c in supernet_columns]))
-        if r["random_lo"] <= sn <= r["random_hi"]:
-            how = "within random search's 5-95% spread, as the paper finds (little advantage beyond 10)"
-        elif sn < r["random_lo"]:
-            how = "below random search's 5-95% spread: a clearer advantage than the paper's Figure 16"
-        else:
-            how = "above random search's 5-95% spread: worse than random search"
-        parts.append(f"After retraining {at_n} architectures in the supernet's order the test regret was {sn:.2f} "
-                     f"against {r['random_mean']:.2f} for random search ({r['random_lo']:.2f}-{r['random_hi']:.2f}): "
-                     f"{how}.")
+        parts.append(str(verdict_regret("", regret, supernet_columns, at_n=at_n)).removeprefix("**.** "))
     if n < 100:
         parts.append(f"With {n} architectures the best 1% is the single best one, a strict test; "
                      f"with few architectures and seeds none of this is decisive.")
+    g = table[table["k"] == largest]
+    key = (f"top-{largest} advantage " + ", ".join(fmt_ci(a, lo, hi, 1, True) for a, lo, hi in
+                                                   zip(g["advantage"], g["adv_low"], g["adv_high"]))
+           if "adv_low" in g else f"top-{largest} {g['supernet_top_k'].mean():.2f} vs random "
+                                  f"{g['random_expectation'].iloc[0]:.2f}")
+    numbers = {}
+    if "adv_low" in g:
+        numbers["top_k_advantage"] = (float(g["advantage"].mean()), float(g["adv_low"].min()),
+                                      float(g["adv_high"].max()))
     if good_all and not best_any:
-        parts.append("Verdict: **agrees with finding 2**: the supernet's top-k held a relatively good architecture "
-                     "(best 10%, better than random search's expectation) for every seed, but none of the best 1%.")
-        if sure is False:
-            parts.append(f"How sure: the top-{largest} advantage over random search is within the bootstrap noise "
-                         "for at least one seed, so this agreement is not decisive.")
-        elif sure:
+        parts.append("Verdict: the supernet's top-k held a relatively good architecture (best 10%, better than "
+                     "random search's expectation) for every seed, but none of the best 1%.")
+        if sure:
             parts.append(f"How sure: the top-{largest} advantage over random search is positive in every seed's "
-                         "95% bootstrap interval.")
+                         "95% bootstrap interval: **agrees with finding 2**.")
+            call = AGREES
+        else:
+            parts.append(f"How sure: the top-{largest} advantage over random search is within the bootstrap noise "
+                         "for at least one seed" + (" (or was not bootstrapped)" if sure is None else "")
+                         + ": consistent with finding 2, not decided: **inconclusive**.")
+            call = INCONCLUSIVE
     elif good_all:
-        parts.append("Verdict: **better than finding 2 at this scale**: the supernet's top-k held a top-10% "
-                     "architecture for every seed, and one of the best 1% for at least one.")
+        parts.append("Verdict: the supernet's top-k held a top-10% architecture for every seed, and one of the best "
+                     "1% for at least one: **better than finding 2 at this scale** (partly: it does find good "
+                     "architectures, and here the best too).")
+        call = PARTLY
     else:
-        parts.append("Verdict: **weaker than finding 2 at this scale**: for at least one seed the supernet's top-k "
-                     "did not hold an architecture in the best 10% that beats random search's expectation.")
-    return " ".join(parts)
+        parts.append("Verdict: for at least one seed the supernet's top-k did not hold an architecture in the best "
+                     "10% that beats random search's expectation: **weaker than finding 2 at this scale** (disagrees).")
+        call = DISAGREES
+    return Verdict(" ".join(parts), call, item="Figure 2", key=key, numbers=numbers)
+
+
+def verdict_regret(title: str, regret: pd.DataFrame, supernet_columns: Sequence[str], *, at_n: int = 10) -> Verdict:
+    """Figure 16: after retraining ``at_n`` architectures in the supernet's order, is the test
+    regret within random search's 5-95% spread (the paper: little advantage beyond 10)?"""
+    if not len(supernet_columns) or at_n > len(regret):
+        return Verdict(f"**{title}.** Fewer than {at_n} architectures: Figure 16 not judged.", INCONCLUSIVE,
+                       item="Figure 16")
+    r = regret.iloc[at_n - 1]
+    sn = float(np.mean([r[c] for c in supernet_columns]))
+    if r["random_lo"] <= sn <= r["random_hi"]:
+        how, call = "within random search's 5-95% spread, as the paper finds (little advantage beyond 10)", AGREES
+    elif sn < r["random_lo"]:
+        how, call = "below random search's 5-95% spread: a clearer advantage than the paper's Figure 16", DISAGREES
+    else:
+        how, call = "above random search's 5-95% spread: worse than random search", DISAGREES
+    return Verdict(f"**{title}.** After retraining {at_n} architectures in the supernet's order the test regret was "
+                   f"{sn:.2f} against {r['random_mean']:.2f} for random search ({r['random_lo']:.2f}-"
+                   f"{r['random_hi']:.2f}): {how}.", call, item="Figure 16",
+                   key=f"regret@{at_n} {sn:.2f} vs random {r['random_lo']:.2f}-{r['random_hi']:.2f}")
 
 
 # ---------------------------------------------------------------- Figures 3, 13-15: mutual correlations
@@ -548,15 +793,54 @@ def mutual_comparison(columns: Mapping[str, pd.Series], paper_matrix: pd.DataFra
         rows.append({"quantity": KEY_QUANTITIES[q], "key": q, "ours": stat(sub), "ci_low": lo, "ci_high": hi,
                      "n": len(sub), "paper": paper_vals.get(q, float("nan")), "columns": " / ".join(cols),
                      "paper_columns": " / ".join(paper_cols.get(q, []))})
+    gap = _agreement_gap(df, key_columns(df.columns), n_boot=n_boot, seed=seed)
+    if gap is not None:
+        paper_gap = float("nan")
+        if gap["agree_key"] in paper_vals:
+            paper_gap = paper_vals[gap["agree_key"]] - paper_vals.get("top_supernet_vs_gt", float("nan"))
+        rows.append({"quantity": GAP_QUANTITY, "key": GAP_KEY, "ours": gap["ours"], "ci_low": gap["ci_low"],
+                     "ci_high": gap["ci_high"], "n": gap["n"], "paper": paper_gap, "columns": gap["columns"],
+                     "paper_columns": ""})
     return pd.DataFrame(rows)
 
 
-def verdict_mutual(title: str, comparison: pd.DataFrame) -> str:
+GAP_KEY = "agreement_minus_gt"
+GAP_QUANTITY = "supernets' agreement with each other minus the top supernet's with ground truth (paired)"
+
+
+def _agreement_gap(df: pd.DataFrame, cols: Mapping[str, list], *, n_boot: int, seed: int) -> dict | None:
+    """The paired test of the "stable, biased state": mean Spearman among supernets (upper ladder,
+    else two seeds) minus Spearman(top supernet, ground truth), both on the same resampled
+    architectures (those that have every column involved)."""
+    agree_key = next((k for k in ("upper_ladder_mutual", "top_supernet_vs_seed") if k in cols), None)
+    if agree_key is None or "top_supernet_vs_gt" not in cols:
+        return None
+    agree, vs_gt = cols[agree_key], cols["top_supernet_vs_gt"]
+    involved = list(dict.fromkeys(agree + vs_gt))
+    sub = df[involved].dropna()
+    if len(sub) < 3:
+        return None
+
+    def stat(f):
+        if not all(f[c].nunique() > 1 for c in involved):
+            return float("nan")
+        m = pd.DataFrame({c: f[c].to_numpy() for c in involved}).rank().corr()
+        return _mean_pairs(m, agree) - m.loc[vs_gt[0], vs_gt[1]]
+
+    lo, hi = bootstrap_frame_ci(sub, stat, n_boot=n_boot, seed=seed)
+    return {"ours": stat(sub), "ci_low": lo, "ci_high": hi, "n": len(sub), "agree_key": agree_key,
+            "columns": " / ".join(involved)}
+
+
+def verdict_mutual(title: str, comparison: pd.DataFrame) -> Verdict:
     """Section 3.2 in words for one space: do supernets agree with each other far more than with
     the ground truth (the bias of weight sharing), and how do model size and seeds compare with
-    the paper's matrix? Reads a ``mutual_comparison`` table."""
+    the paper's matrix? Reads a ``mutual_comparison`` table; the call rests on its paired
+    ``agreement_minus_gt`` row: ``agrees`` when its interval lies above 0, ``disagrees`` below,
+    ``inconclusive`` when it holds 0."""
     if comparison.empty:
-        return f"**{title}.** Too few architectures with every column to compare."
+        return Verdict(f"**{title}.** Too few architectures with every column to compare.", INCONCLUSIVE,
+                       item="Figure 3")
     c = comparison.set_index("key")
     parts = [f"**{title}.**"]
 
@@ -567,32 +851,37 @@ def verdict_mutual(title: str, comparison: pd.DataFrame) -> str:
         return f"{r['ours']:.2f} [95% CI {r['ci_low']:.2f}, {r['ci_high']:.2f}; n={int(r['n'])}{paper}]"
 
     for k in c.index:
-        parts.append(f"{KEY_QUANTITIES[k]}: {fmt(k)}.")
-    agree = next((k for k in ("upper_ladder_mutual", "top_supernet_vs_seed") if k in c.index), None)
-    if agree and "top_supernet_vs_gt" in c.index:
-        mut, gt = c.loc[agree], c.loc["top_supernet_vs_gt"]
-        who = "of different budgets" if agree == "upper_ladder_mutual" else "of different seeds"
-        if mut["ci_low"] > gt["ci_high"]:
-            parts.append(f"Supernets {who} agree with each other clearly more than with the ground truth (the "
-                         "intervals do not overlap): **the bias of weight sharing the paper describes is "
-                         "reproduced**: the ranking settles into a stable state away from the ground truth.")
-        elif mut["ours"] > gt["ours"]:
-            parts.append(f"Supernets {who} agree with each other more than with the ground truth, as in the paper, "
-                         "but the intervals overlap: **consistent with the paper, not decisive**.")
+        parts.append(f"{KEY_QUANTITIES.get(k, GAP_QUANTITY if k == GAP_KEY else k)}: {fmt(k)}.")
+    numbers = {k: (c.loc[k, "ours"], c.loc[k, "ci_low"], c.loc[k, "ci_high"]) for k in c.index}
+    call, key = INCONCLUSIVE, ""
+    if GAP_KEY in c.index:
+        g = c.loc[GAP_KEY]
+        who = "of different budgets" if "upper_ladder_mutual" in c.index else "of different seeds"
+        call = interval_call(g["ci_low"], g["ci_high"], +1)
+        key = f"agreement − GT {fmt_ci(g['ours'], g['ci_low'], g['ci_high'], signed=True)}"
+        if call == AGREES:
+            parts.append(f"Supernets {who} agree with each other more than with the ground truth, by a paired "
+                         "difference whose interval lies above 0: **the bias of weight sharing the paper describes "
+                         "is reproduced** (agrees): the ranking settles into a stable state away from the ground truth.")
+        elif call == DISAGREES:
+            parts.append(f"Supernets {who} agree with each other *less* than with the ground truth (the paired "
+                         "difference's interval lies below 0): **the paper's stable, biased state is not "
+                         "reproduced at this scale** (disagrees).")
         else:
-            parts.append(f"Supernets {who} agree with each other no more than with the ground truth: **the "
-                         "paper's stable, biased state is not reproduced at this scale**.")
+            parts.append(f"Whether supernets {who} agree with each other more than with the ground truth is not "
+                         "decided: the paired difference's interval holds 0 (**inconclusive**).")
     elif "top_supernet_vs_gt" in c.index:
         parts.append("Too few supernets (ladder rungs or seeds) to test whether they agree with each other more "
-                     "than with the ground truth.")
+                     "than with the ground truth: **inconclusive**.")
     if "gt_vs_params" in c.index and "top_supernet_vs_params" in c.index:
         ours = c.loc["top_supernet_vs_params", "ours"] - c.loc["gt_vs_params", "ours"]
         paper = c.loc["top_supernet_vs_params", "paper"] - c.loc["gt_vs_params", "paper"]
         side = "more" if ours > 0 else "less"
-        text = f"The supernet follows model size {side} than the ground truth does ({ours:+.2f})"
+        text = (f"The supernet follows model size {side} than the ground truth does ({ours:+.2f}; the paired "
+                "test is in the bias chapter)")
         if not np.isnan(paper):
             same = np.sign(ours) == np.sign(paper)
             text += (f"; in the paper's matrix {'also' if same else 'instead'} "
                      f"{'more' if paper > 0 else 'less'} ({paper:+.2f})")
         parts.append(text + ".")
-    return " ".join(parts)
+    return Verdict(" ".join(parts), call, item="Figure 3", key=key, numbers=numbers)

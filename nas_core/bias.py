@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from . import metrics
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, combine, interval_call
 
 # ---------------------------------------------------------------- what the paper says
 # Labelled references only: transcribed from the paper's text (section 3.2, appendix B.2)
@@ -395,7 +396,10 @@ def _fmt_ci(v, lo, hi, digits=2):
     return f"{v:.{digits}f} [95% CI {lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def verdict_size_bias(title: str, ours: dict, paper_ref: dict | None) -> str:
+def verdict_size_bias(title: str, ours: dict, paper_ref: dict | None) -> Verdict:
+    """Section 3.2's bias towards big models on one space (read off Figure 3's matrix): does the
+    supernet follow the parameter count more than the ground truth does, in the paper's direction?
+    Decided by the paired interval of the difference."""
     text = (f"**{title}.** Spearman(parameters, supernet) = "
             f"{_fmt_ci(ours['rho_params_supernet'], ours['sn_low'], ours['sn_high'])}, Spearman(parameters, "
             f"ground truth) = {_fmt_ci(ours['rho_params_gt'], ours['gt_low'], ours['gt_high'])}; difference "
@@ -407,60 +411,101 @@ def verdict_size_bias(title: str, ours: dict, paper_ref: dict | None) -> str:
     else:
         ours_dir, sure = "no significant difference in how much the two favour big models", False
     text += f"Here {ours_dir}. "
+    kw = dict(item="Figure 3", key=f"size bias {ours['difference']:+.2f} [{ours['diff_low']:+.2f}, "
+                                    f"{ours['diff_high']:+.2f}]",
+              numbers={"params_vs_gt": (ours["rho_params_gt"], ours["gt_low"], ours["gt_high"]),
+                       "params_vs_supernet": (ours["rho_params_supernet"], ours["sn_low"], ours["sn_high"])})
     if paper_ref is None:
-        return text + "The paper gives no parameter correlation for this space."
+        return Verdict(text + "The paper gives no parameter correlation for this space.", INCONCLUSIVE, **kw)
     pd_ = paper_ref["rho_params_supernet"] - paper_ref["rho_params_gt"]
     text += (f"Paper ({paper_ref['figure']}, {paper_ref['supernet']}): {paper_ref['rho_params_supernet']:.2f} vs "
              f"{paper_ref['rho_params_gt']:.2f}, difference {pd_:+.2f}. ")
     if not sure:
-        return text + "Not decisive at this sample size: the interval of our difference contains 0."
+        return Verdict(text + "Not decisive at this sample size: the interval of our difference contains 0 "
+                       "(**inconclusive**).", INCONCLUSIVE, **kw)
     agree = (pd_ > 0) == (ours["difference"] > 0)
-    return text + ("Same direction as the paper's numbers for this space." if agree else
-                   "Opposite direction to the paper's numbers for this space.")
+    return Verdict(text + ("Same direction as the paper's numbers for this space (**agrees**)." if agree else
+                           "Opposite direction to the paper's numbers for this space (**disagrees**)."),
+                   AGREES if agree else DISAGREES, **kw)
 
 
-def verdict_operator_bias(title: str, row: pd.Series, claim: dict) -> str:
-    """One paper statement (``PAPER_OPERATOR_BIAS``) against a ``bias_table`` row of its candidate."""
-    sn_fav = row["sn_rank_low"] > 0.5
-    sn_dis = row["sn_rank_high"] < 0.5
-    gt_good = row["gt_rank_low"] > 0.5
-    gt_poor = row["gt_rank_high"] < 0.5
+def operator_bias_calls(row: Mapping, claim: Mapping) -> dict:
+    """The two halves of a ``PAPER_OPERATOR_BIAS`` statement, each decided by its interval:
+    ``supernet``: is the candidate favoured by the supernet *beyond its merit* (its bias, supernet
+    rank minus ground-truth rank, above 0), and ``ground_truth``: is its ground truth good (rank
+    above the average 0.5) or poor, as the paper says. Each: agrees / disagrees / inconclusive."""
+    out = {}
+    if claim.get("supernet") == "favoured":
+        out["supernet"] = interval_call(row["bias_low"], row["bias_high"], +1)
+    want = +1 if claim["ground_truth"] == "good" else -1
+    out["ground_truth"] = interval_call(row["gt_rank_low"] - 0.5, row["gt_rank_high"] - 0.5, want)
+    return out
+
+
+def verdict_operator_bias(title: str, row: pd.Series, claim: dict) -> Verdict:
+    """One paper statement (``PAPER_OPERATOR_BIAS``) against a ``bias_table`` row of its candidate.
+    The supernet "favours" a candidate only when its bias interval lies above 0: a candidate the
+    supernet ranks above average but below its ground truth is not favoured (negative bias)."""
+    calls = operator_bias_calls(row, claim)
     text = (f"**{title}** ({row['group']}, `{row['choice']}`, {row['n_archs']} architectures): mean supernet "
             f"rank percentile {_fmt_ci(row['sn_rank'], row['sn_rank_low'], row['sn_rank_high'])}, ground truth "
             f"{_fmt_ci(row['gt_rank'], row['gt_rank_low'], row['gt_rank_high'])}, bias "
-            f"{_fmt_ci(row['bias'], row['bias_low'], row['bias_high'])} (0.5 = average). ")
+            f"{_fmt_ci(row['bias'], row['bias_low'], row['bias_high'])} (0.5 = average; bias = supernet minus "
+            "ground-truth rank). ")
     text += f"Paper: *{claim['text']}* "
     parts = []
-    if claim["supernet"] == "favoured":
-        parts.append("the supernet favours it, as in the paper" if sn_fav else
-                     "the supernet disfavours it, unlike the paper" if sn_dis else
-                     "the supernet's preference is not significant")
+    if "supernet" in calls:
+        above = "the supernet ranks it above average" if row["sn_rank_low"] > 0.5 else (
+            "the supernet ranks it below average" if row["sn_rank_high"] < 0.5 else
+            "the supernet ranks it about average")
+        parts.append({AGREES: f"{above} and higher than its ground truth does (bias above 0): the supernet "
+                              "favours it, as in the paper",
+                      DISAGREES: f"{above} but *lower* than its ground truth does (bias below 0): the supernet "
+                                 "does not favour it beyond its merit, unlike the paper",
+                      INCONCLUSIVE: f"{above}; its bias interval holds 0, so no preference beyond its merit "
+                                    "is established"}[calls["supernet"]])
     want_good = claim["ground_truth"] == "good"
-    parts.append(("its ground truth is good" if gt_good else "its ground truth is poor" if gt_poor else
+    gt_call = calls["ground_truth"]
+    gt_good = (gt_call == AGREES) == want_good if gt_call != INCONCLUSIVE else None
+    parts.append(("its ground truth is good" if gt_good else "its ground truth is poor" if gt_good is False else
                   "its ground truth is not significantly different from average")
-                 + (", as in the paper" if (gt_good and want_good) or (gt_poor and not want_good) else
-                    ", unlike the paper" if (gt_good or gt_poor) else ""))
-    return text + "Here " + "; ".join(parts) + "."
+                 + {AGREES: ", as in the paper", DISAGREES: ", unlike the paper", INCONCLUSIVE: ""}[gt_call])
+    call = combine(calls.values())
+    return Verdict(text + "Here " + "; ".join(parts) + f": **{call}**.", call, item="Figure 4",
+                   key=f"bias {row['bias']:+.3f} [{row['bias_low']:+.3f}, {row['bias_high']:+.3f}]",
+                   numbers={"bias": (row["bias"], row["bias_low"], row["bias_high"])})
 
 
-def verdict_best_choice(title: str, share: pd.DataFrame, claim: dict, where: str) -> str:
+def verdict_best_choice(title: str, share: pd.DataFrame, claim: dict, where: str) -> Verdict | str:
+    """The paper's "the best cells choose X" against a ``top_share`` table (Wilson intervals):
+    ``agrees`` when X is the most common choice of the best and above its base rate, ``partly``
+    when above its base rate only, ``disagrees`` when its interval lies below its base rate."""
     best = claim.get("best_choice")
     if best is None:
         return ""
     r = share.set_index("choice").loc[best] if best in set(share["choice"]) else None
     if r is None:
-        return f"**{title}** ({where}): `{best}` never occurs."
+        return Verdict(f"**{title}** ({where}): `{best}` never occurs.", DISAGREES, item="Figure 4")
     top = share.iloc[0]
     text = (f"**{title}** ({where}): `{best}` is taken by {r['share_top']:.0%} of the best {int(r['n_top'])} "
             f"architectures [95% CI {r['share_low']:.0%}, {r['share_high']:.0%}] against {r['share_all']:.0%} of all. ")
+    kw = dict(item="Figure 4", key=f"{best} {r['share_top']:.0%} of best [{r['share_low']:.0%}, "
+                                   f"{r['share_high']:.0%}] vs {r['share_all']:.0%}")
     if top["choice"] == best and r["share_low"] > r["share_all"]:
-        return text + "The most common choice of the best cells, well above its base rate: as in the paper."
+        return Verdict(text + "The most common choice of the best cells, well above its base rate: as in the paper "
+                       "(**agrees**).", AGREES, **kw)
     if r["share_low"] > r["share_all"]:
-        return text + f"Over-represented among the best, but `{top['choice']}` is more common there."
-    return text + "Not over-represented among the best cells here: the paper's statement is not reproduced."
+        return Verdict(text + f"Over-represented among the best, but `{top['choice']}` is more common there "
+                       "(**partly**).", PARTLY, **kw)
+    if r["share_high"] < r["share_all"]:
+        return Verdict(text + "Under-represented among the best cells here: the paper's statement is not reproduced "
+                       "(**disagrees**).", DISAGREES, **kw)
+    return Verdict(text + "Not over-represented among the best cells here (its interval holds its base rate): "
+                   "the paper's statement is not reproduced at this sample size (**inconclusive**).", INCONCLUSIVE, **kw)
 
 
-def verdict_seed(title: str, row: Mapping, ref: tuple, n_seeds: int) -> str:
+def verdict_seed(title: str, row: Mapping, ref: tuple, n_seeds: int) -> Verdict:
+    """Figure 11: how stable the ground truth is across seeds, against the value the paper quotes."""
     value, source = ref
     text = (f"**{title}.** Seed {int(row['seed_a'])} vs seed {int(row['seed_b'])}: Spearman "
             f"{_fmt_ci(row['spearman'], row['ci_low'], row['ci_high'])} over {int(row['n'])} architectures. ")
@@ -468,31 +513,41 @@ def verdict_seed(title: str, row: Mapping, ref: tuple, n_seeds: int) -> str:
         text += (f"The study ranks by the mean of {n_seeds} seeds; Spearman-Brown estimates its reliability at "
                  f"{metrics.spearman_brown(row['spearman'], n_seeds):.2f}. ")
     text += f"Paper: {source}. "
+    kw = dict(item="Figure 11", key=f"ρ {row['spearman']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+                                     + (f" vs paper {value:.2f}" if value is not None else ""))
     if value is None:
-        return text
+        return Verdict(text + "No number to compare with (**inconclusive**).", INCONCLUSIVE, **kw)
     if row["ci_high"] - row["ci_low"] > 0.5:
-        return text + "The interval is too wide to compare with it."
+        return Verdict(text + "The interval is too wide to compare with it (**inconclusive**).", INCONCLUSIVE, **kw)
     if row["ci_low"] > value:
-        return text + "Our ground truth is more stable across seeds than that."
+        return Verdict(text + "Our ground truth is more stable across seeds than that (**agrees**: stable).",
+                       AGREES, **kw)
     if row["ci_high"] < value:
-        return text + "Our ground truth is significantly less stable across seeds than that."
-    return text + "Consistent with that value within the interval."
+        return Verdict(text + "Our ground truth is significantly less stable across seeds than that "
+                       "(**disagrees**).", DISAGREES, **kw)
+    return Verdict(text + "Consistent with that value within the interval (**agrees**).", AGREES, **kw)
 
 
-def verdict_recipe(title: str, recipe: Mapping, diff: Mapping | None) -> str:
+def verdict_recipe(title: str, recipe: Mapping, diff: Mapping | None) -> Verdict:
+    """Figure 12: does another stand-alone recipe change the ranking more than another seed?"""
     text = (f"**{title}.** Standard vs different recipe: Spearman "
             f"{_fmt_ci(recipe['spearman'], recipe['ci_low'], recipe['ci_high'])} over {recipe['n']} architectures. ")
+    kw = dict(item="Figure 12", key=f"recipe ρ {recipe['spearman']:.2f} [{recipe['ci_low']:.2f}, "
+                                     f"{recipe['ci_high']:.2f}]")
     if diff is None:
-        return text + ("No second seed on these architectures, so the recipe effect cannot be set against the "
-                       "seed effect here.")
+        return Verdict(text + ("No second seed on these architectures, so the recipe effect cannot be set against "
+                               "the seed effect here (**inconclusive**)."), INCONCLUSIVE, **kw)
     text += (f"On the same architectures two seeds of the standard recipe agree at {diff['first']:.2f}; the "
              f"difference (seed minus recipe) is {_fmt_ci(diff['difference'], diff['ci_low'], diff['ci_high'])}. ")
+    kw["key"] += f"; seed − recipe {diff['difference']:+.2f} [{diff['ci_low']:+.2f}, {diff['ci_high']:+.2f}]"
     if diff["ci_low"] > 0:
-        return text + ("A different recipe changes the ranking more than a different seed does: as in the paper "
-                       "(appendix B.2).")
+        return Verdict(text + ("A different recipe changes the ranking more than a different seed does: as in the "
+                               "paper, appendix B.2 (**agrees**)."), AGREES, **kw)
     if diff["ci_high"] < 0:
-        return text + "Here the seed changes the ranking more than the recipe does: unlike the paper."
-    return text + "Not decisive: the interval of the difference contains 0."
+        return Verdict(text + "Here the seed changes the ranking more than the recipe does: unlike the paper "
+                       "(**disagrees**).", DISAGREES, **kw)
+    return Verdict(text + "Not decisive: the interval of the difference contains 0 (**inconclusive**).",
+                   INCONCLUSIVE, **kw)
 
 
 # ---------------------------------------------------------------- figures

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from . import metrics, paper
+from .analysis import paired_spearman_difference
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine
 
 BASELINE = "baseline"
 SEED_ROW = "Different Seed"
@@ -115,22 +117,8 @@ def _aligned(*series: pd.Series) -> list[np.ndarray]:
 def paired_delta_ci(pred: pd.Series, base: pd.Series, gt: pd.Series, *, n_boot: int = 1000, seed: int = 0,
                     level: float = 0.95) -> tuple[float, float, float]:
     """``spearman(pred, gt) - spearman(base, gt)`` and its paired bootstrap interval
-    (the same resampled architectures for both), over the architectures all three share."""
-    p, b, g = _aligned(pred, base, gt)
-    delta = metrics.spearman(p, g) - metrics.spearman(b, g)
-    if n_boot <= 0:
-        return delta, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(g), len(g))
-        vals.append(metrics.spearman(p[i], g[i]) - metrics.spearman(b[i], g[i]))
-    vals = np.asarray(vals, float)
-    vals = vals[~np.isnan(vals)]
-    if len(vals) == 0:
-        return delta, float("nan"), float("nan")
-    a = (1 - level) / 2
-    return delta, float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+    (``analysis.paired_spearman_difference``)."""
+    return paired_spearman_difference(pred, base, gt, n_boot=n_boot, seed=seed, level=level)
 
 
 def row(pred: pd.Series, base: pd.Series, gt_valid: pd.Series, gt_test: pd.Series | None = None, *,
@@ -200,27 +188,26 @@ def display_table(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def paper_rows(space_name: str) -> pd.DataFrame:
-    """The paper's Table 3 rows of a space (``paper.TABLE3``), with its deltas to each group's baseline."""
+    """The paper's Table 3 rows of a space (``paper.TABLE3``), deltas as the paper prints them."""
     from .spaces import get_space
 
     title = get_space(space_name).title
     t = paper.TABLE3[paper.TABLE3["group"].str.startswith(title)].copy()
-    if t.empty:
-        return t
-    base = t[t["setting"] == BASELINE].set_index("group")
-    for col in ("corr_gt", "top10", "s_perf"):
-        t[f"d_{col}"] = t[col] - t["group"].map(base[col])
-    return t.set_index(["group", "setting"])
+    return t if t.empty else t.set_index(["group", "setting"])
 
 
-def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> str:
+def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> Verdict:
     """The paper's two claims checked on one group of our Table 3, in words:
     (1) every variation ranks like the baseline (Corr-BL above 0.95), (2) no trick changes the
     correlation with ground truth significantly (paired 95% interval of the change covers 0),
-    and how each trick's change compares with a change of seed alone."""
+    and how each trick's change compares with a change of seed alone. The call combines the two:
+    claim (2) is contradicted only by a trick whose paired interval excludes 0 *and* whose change
+    exceeds the change a new seed alone makes (where that row exists), and undecided when no
+    change is significant but the intervals are too wide to show small ones."""
     others = t.drop(index=t.index[0])
     if others.empty:
-        return f"**{title}{budget_label}.** Only the baseline was trained: nothing to compare."
+        return Verdict(f"**{title}{budget_label}.** Only the baseline was trained: nothing to compare.",
+                       INCONCLUSIVE, item="Table 3")
     lo_bl = others["corr_bl"].min()
     weakest = others["corr_bl"].idxmin()
     parts = [f"**{title}{budget_label}.** Baseline Corr-GT {t['corr_gt'].iloc[0]:.2f} "
@@ -228,25 +215,31 @@ def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> str:
     if lo_bl >= PAPER_CORR_BL_CLAIM:
         parts.append(f"Every variation ranks like the baseline (Corr-BL >= {lo_bl:.2f}, lowest: {weakest}): "
                      "as in the paper, all these supernets share one ranking, and so one bias.")
+        same_ranking = AGREES
     else:
         parts.append(f"Corr-BL falls to {lo_bl:.2f} ({weakest}), below the paper's {PAPER_CORR_BL_CLAIM}: "
                      "at this scale the supernets' rankings are less stable than the paper found.")
+        same_ranking = DISAGREES
     sig = [(i, r) for i, r in others.iterrows()
            if np.isfinite(r["d_low"]) and (r["d_low"] > 0 or r["d_high"] < 0)]
     width = float((others["d_high"] - others["d_low"]).max())
+    noise = abs(others.loc[SEED_ROW, "d_corr_gt"]) if SEED_ROW in others.index else 0.0
     if not sig:
+        wide = width > WIDE_INTERVAL
         parts.append("No variation changed Corr-GT significantly (every paired 95% interval of the change "
                      "covers 0): the paper's \"no significant changes\" holds here"
                      + (f", though with intervals up to {width:.2f} wide only large changes could show."
-                        if width > WIDE_INTERVAL else "."))
+                        if wide else "."))
+        no_change = INCONCLUSIVE if wide else AGREES
     else:
         desc = ", ".join(f"{i} ({r['d_corr_gt']:+.2f} [{r['d_low']:+.2f}, {r['d_high']:+.2f}])" for i, r in sig)
         parts.append(f"Significant changes of Corr-GT: {desc}.")
         if any(i == SEED_ROW for i, _ in sig):
             parts.append("A new seed alone counts as significant: the bootstrap over architectures leaves out "
                          "the noise of training itself, so changes of that size are noise between supernets.")
+        beyond_seed = [i for i, r in sig if i != SEED_ROW and abs(r["d_corr_gt"]) > noise]
+        no_change = DISAGREES if beyond_seed else AGREES
     if SEED_ROW in others.index:
-        noise = abs(others.loc[SEED_ROW, "d_corr_gt"])
         tricks = others.drop(index=SEED_ROW)
         bigger = [i for i, r in tricks.iterrows() if abs(r["d_corr_gt"]) > noise]
         parts.append(f"A change of seed alone moved Corr-GT by {noise:.2f}; "
@@ -255,4 +248,9 @@ def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> str:
         further = [i for i, r in tricks.iterrows() if r["corr_bl"] < others.loc[SEED_ROW, "corr_bl"]]
         if further:
             parts.append(f"Rankings further from the baseline's than a reseeded baseline's: {', '.join(further)}.")
-    return " ".join(parts)
+    call = combine([same_ranking, no_change])
+    parts.append(f"Claims: one ranking (Corr-BL >= 0.95) {same_ranking}; no significant change {no_change}: "
+                 f"**{call}**.")
+    return Verdict(" ".join(parts), call, item="Table 3",
+                   key=f"Corr-BL min {lo_bl:.2f}; Corr-GT {t['corr_gt'].iloc[0]:.2f} "
+                       f"[{t['ci_low'].iloc[0]:.2f}, {t['ci_high'].iloc[0]:.2f}]")

@@ -236,8 +236,11 @@ def _synthetic_columns(noise_gt, seed=0, n=120):
 def test_mutual_comparison_and_verdict():
     cols = _synthetic_columns(noise_gt=0.3)
     c = an.mutual_comparison(cols, paper.mutual_correlations("nb201"), n_boot=200).set_index("key")
-    assert set(c.index) == set(an.KEY_QUANTITIES)
+    assert set(c.index) == set(an.KEY_QUANTITIES) | {an.GAP_KEY}
     m, _ = an.mutual_spearman_pairwise(cols)
+    gap = c.loc[an.GAP_KEY]  # the paired test: agreement among supernets minus agreement with ground truth
+    assert gap["ours"] == pytest.approx(c.loc["upper_ladder_mutual", "ours"] - c.loc["top_supernet_vs_gt", "ours"])
+    assert gap["ci_low"] > 0
     assert c.loc["top_supernet_vs_gt", "ours"] == pytest.approx(m.loc["Naive 8", "GT valid"])
     assert c.loc["upper_ladder_mutual", "ours"] == pytest.approx(m.loc["Naive 4", "Naive 8"])
     assert c.loc["upper_ladder_mutual", "columns"] == "Naive 4 / Naive 8"
@@ -245,7 +248,7 @@ def test_mutual_comparison_and_verdict():
     assert c.loc["top_supernet_vs_gt", "paper_columns"] == "Naive 4k / Ground truth"
     assert (c["ci_low"] <= c["ours"]).all() and (c["ours"] <= c["ci_high"]).all()
     text = an.verdict_mutual("X", c.reset_index())
-    assert "bias of weight sharing the paper describes is reproduced" in text
+    assert "bias of weight sharing the paper describes is reproduced" in text and text.call == "agrees"
     # supernets that follow the ground truth: no stable, separate state
     same = _synthetic_columns(noise_gt=30.0)
     text = an.verdict_mutual("X", an.mutual_comparison(same, n_boot=100))
@@ -275,6 +278,6 @@ def test_verdict_reference_line_reads_the_gap():
     summary = pd.DataFrame({"epochs": [1, 2, 4], "supernet_mean": [20.0, 25.0, 24.0]})
     text = an.verdict_reference_line("ProxylessNAS", summary, 30.0, paper_gap=2.0)
     assert "from +10.00 to +6.00 points" in text and "Paper: 2 points" in text
-    assert "narrowed the gap, as the paper" in text  # not at every rung: 25 -> 24
+    assert "narrowed the gap overall, though not at every rung" in text and text.call == "partly"  # 25 -> 24
     worse = summary.assign(supernet_mean=[25.0, 22.0, 21.0])
     assert "did not narrow" in an.verdict_reference_line("P", worse, 30.0)
