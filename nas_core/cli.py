@@ -276,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("provenance", help="how a committed result was made")
     s.add_argument("result", help="path of a result CSV or JSON under results/")
     s.set_defaults(fn=cmd_provenance)
+
+    from .bench import add_export_parser
+
+    add_export_parser(sub)  # `export`: the dataset; its arguments and its command live in nas_core.bench
     return p
 
 
