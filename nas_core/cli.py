@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from . import __version__, rehearsal
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("result", help="path of a result CSV or JSON under results/")
     s.set_defaults(fn=cmd_provenance)
 
+    rehearsal.add_parser(sub)  # `rehearse`: its arguments and its command live in nas_core.rehearsal
     from .bench import add_export_parser
 
     add_export_parser(sub)  # `export`: the dataset; its arguments and its command live in nas_core.bench
