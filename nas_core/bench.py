@@ -237,7 +237,8 @@ def _plain_results(root: Path, experiment: str, sources: list) -> pd.DataFrame:
         df = df.copy()
         if "arch" in df and p.get("space") in SPACE_NAMES:
             df["arch"] = _canonical(p["space"], df["arch"].astype(str))
-        lead = {"result": name, **{k: p[k] for k in ("space", "n_archs", "sample_seed", "dataset", "network") if k in p}}
+        lead = {"result": name,
+                **{k: p[k] for k in ("space", "n_archs", "sample_seed", "dataset", "network") if k in p}}
         parts.append(pd.concat([pd.DataFrame(lead, index=df.index), df], axis=1))
         sources.append(_source_row(root / experiment / f"{name}.csv", root, experiment, meta,
                                    "sha256 matches provenance", len(df)))
@@ -251,8 +252,8 @@ def _kept_rows(root: Path, sources: list) -> pd.DataFrame:
         rows.append({"file": str(path.relative_to(root)), "space": cfg["space"], "profile": cfg.get("profile"),
                      "result": cfg.get("result"), "strategy": cfg.get("strategy"), "epochs": cfg.get("epochs"),
                      "seed": cfg.get("seed"), "bytes": path.stat().st_size, "sha256": _sha(path)})
-        sources.append({"file": str(path.relative_to(root)), "kind": "checkpoints", "rows": 0, "sha256": rows[-1]["sha256"],
-                        "check": "safetensors header and format checked"})
+        sources.append({"file": str(path.relative_to(root)), "kind": "checkpoints", "rows": 0,
+                        "sha256": rows[-1]["sha256"], "check": "safetensors header and format checked"})
     return pd.DataFrame(rows, columns=["file", "space", "profile", "result", "strategy", "epochs", "seed", "bytes",
                                        "sha256"])
 
@@ -329,7 +330,8 @@ COLUMN_DOCS = {
         "cfg_overrides": "network settings that differ from the space's profile configuration",
         "recipe_overrides": "stand-alone recipe settings that differ from the space's profile recipe",
         "arch": "architecture, the space's canonical string", "seed": "training seed",
-        "valid": "stand-alone validation accuracy (%) or perplexity", "test": "stand-alone test accuracy (%) or perplexity",
+        "valid": "stand-alone validation accuracy (%) or perplexity",
+        "test": "stand-alone test accuracy (%) or perplexity",
         "params": "trainable parameters of the stand-alone network", "flops": "multiply-adds of one forward pass",
         "epochs": "stand-alone training epochs", "train_loss": "training loss of the last epoch",
         "wall_s": "seconds to train and evaluate (one thread)", "metric": "accuracy or perplexity",
@@ -529,15 +531,16 @@ def data_card(data: dict[str, pd.DataFrame], files: Mapping[str, Mapping], fmt: 
     for name in TABLES:
         docs = COLUMN_DOCS.get(name, {})
         cols = list(data[name].columns)
-        lines += [f"### {name}", "", _md_table(pd.DataFrame({"column": cols, "dtype": [str(data[name][c].dtype) for c in cols],
-                                                             "meaning": [docs.get(c, "") for c in cols]})), ""]
+        columns = pd.DataFrame({"column": cols, "dtype": [str(data[name][c].dtype) for c in cols],
+                                "meaning": [docs.get(c, "") for c in cols]})
+        lines += [f"### {name}", "", _md_table(columns), ""]
     lines += ["## How each value was made", "",
               "Every number was computed by this project's code (`nas_core`) on CPUs, one torch thread per run, "
               "and stored with its provenance (parameters, versions, git commit, machine, wall time, command): "
               "the `sources` table lists every file with its checksum.", ""]
     lines += _how_made(data)
-    datasets = sorted({study.supernet_config(s, p).get("dataset") for s, p in
-                       set(zip(sn.get("space", []), sn.get("profile", []))) | set(zip(gt.get("space", []), gt.get("profile", [])))})
+    pairs = set(zip(sn.get("space", []), sn.get("profile", []))) | set(zip(gt.get("space", []), gt.get("profile", [])))
+    datasets = sorted({study.supernet_config(s, p).get("dataset") for s, p in pairs})
     if len(data["nb201_real_reference"]):
         datasets.append("nasbench201")
     lines += ["## Licences", "",
@@ -559,14 +562,14 @@ def data_card(data: dict[str, pd.DataFrame], files: Mapping[str, Mapping], fmt: 
               "The numbers are neither the paper's nor NAS-Bench's; the paper's appear only in the book, labelled.",
               "- CPU kinds: a score reproduces exactly only on the same CPU kind and one torch thread (reductions "
               "add up in another order elsewhere). Machines recorded in provenance:", ""]
+    host = src["platform"].fillna("?").astype(str).str.extract(r"(fc-v\d+|[^-]+$)", expand=False).fillna("?")
     kinds = src.assign(kind_of=src["cpu_model"].fillna("?").astype(str) + " / "
-                       + src["cpu_capability"].fillna("?").astype(str) + " / "
-                       + src["platform"].fillna("?").astype(str).str.extract(r"(fc-v\d+|[^-]+$)", expand=False).fillna("?"))
+                       + src["cpu_capability"].fillna("?").astype(str) + " / " + host)
     per_kind = kinds.groupby(["kind_of", "kind"]).size().rename("files").reset_index()
     per_kind.columns = ["cpu model / torch capability / host", "folder", "files"]
     lines += [_md_table(per_kind), "",
-              "  Early results recorded no CPU model or capability (shown as ?); ground-truth tables list the machine of "
-              "each build chunk in their own provenance (`chunks`), the table above names the first.", "",
+              "  Early results recorded no CPU model or capability (shown as ?); ground-truth tables list the "
+              "machine of each build chunk in their own provenance (`chunks`), the table above names the first.", "",
               "- Seed stability of the ground truth (validation, mean over seed pairs; per-seed noise and the spread "
               "of the architectures' means in the metric's units):", "",
               _md_table(_gt_seed_stability(gt)) if len(gt) else "(no ground truth)", "",

@@ -374,13 +374,25 @@ def protocol_table(scores: pd.DataFrame, gt: pd.Series, *, higher_is_better: boo
     return pd.DataFrame(rows)
 
 
+def verify_rescore(path, n_archs: int = 5, progress: bool = False) -> dict:
+    """Re-score the first ``n_archs`` architectures of a kept supernet's stored result with the
+    paper's protocol and compare with the stored scores: ``{"archs", "identical", "max_abs_diff"}``."""
+    kept = load_supernet(path)
+    stored = study.store().load("supernets", kept.config["result"])
+    head = stored.head(n_archs)
+    again = rescore(kept, list(head["arch"]), progress=progress)
+    diff = np.abs(np.asarray(again) - head["score"].to_numpy(float))
+    return {"archs": len(head), "identical": bool((diff == 0).all()), "max_abs_diff": float(diff.max())}
+
+
 def protocol_table_for(space_name: str, profile: str, epochs, *, seed: int = 0, strategy: str = "uniform",
-                       protocols: Sequence[str] = PROTOCOLS, path=None, progress: bool = True, **table_kw
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       protocols: Sequence[str] = PROTOCOLS, path=None, n_archs: int | None = None,
+                       progress: bool = True, **table_kw) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The protocol table of one space's kept supernet against the profile's ground truth
     (``results/groundtruth/<space>_<profile>.csv``, mean over the profile's seeds):
-    ``(table, per-architecture scores)``. The bn_calib column is the stored result's scores
-    (which ``rescore`` reproduces); the other protocols are computed."""
+    ``(table, per-architecture scores)``, on the first ``n_archs`` scored architectures with
+    ground truth (all by default). The bn_calib column is the stored result's scores (which
+    ``rescore`` reproduces); the other protocols are computed."""
     from .profiles import budget
 
     name = study.supernet_result_name(space_name, profile, epochs, seed=seed, strategy=strategy)
@@ -388,7 +400,7 @@ def protocol_table_for(space_name: str, profile: str, epochs, *, seed: int = 0, 
     stored = study.store().load("supernets", name)
     b = budget(space_name, profile)
     gt = study.mean_ground_truth(study.ground_truth(space_name, profile, progress=False), seeds=b.gt_seeds)
-    archs = [a for a in stored["arch"] if a in gt.index]
+    archs = [a for a in stored["arch"] if a in gt.index][:n_archs]
     known = {"bn_calib": stored.set_index("arch").loc[archs, "score"].tolist()}
     scores = protocol_scores(kept, archs, protocols, progress=progress, known=known)
     table = protocol_table(scores, gt, higher_is_better=kept.space.higher_is_better, **table_kw)
@@ -415,4 +427,5 @@ def supernet_sizes(profile: str = "cpu", spaces: Sequence[str] | None = None) ->
 
 __all__ = ["FORMAT", "PROTOCOLS", "CheckpointError", "KeptSupernet", "checkpoints_dir", "kept_path",
            "save_supernet", "read_header", "read_config", "load_supernet", "convert_training_checkpoint",
-           "keep_supernet", "rescore", "protocol_scores", "protocol_table", "protocol_table_for", "supernet_sizes"]
+           "keep_supernet", "rescore", "verify_rescore", "protocol_scores", "protocol_table", "protocol_table_for",
+           "supernet_sizes"]

@@ -42,6 +42,7 @@ def test_kept_supernet_rescores_its_stored_scores_exactly(trained_smoke):
     assert kept.config["result"] == path.stem
     again = ck.rescore(kept, list(scores["arch"]), progress=False)
     assert again == scores["score"].tolist()  # same seed, same BN recalibration: bit-identical
+    assert ck.verify_rescore(path, n_archs=3) == {"archs": 3, "identical": True, "max_abs_diff": 0.0}
 
 
 def test_protocols_differ_and_table_has_every_protocol(trained_smoke):
