@@ -288,9 +288,10 @@ def _batch_stat_accuracy(model: nn.Module, x, y, arch, batch_size: int) -> float
 
 
 def rescore(kept: KeptSupernet, archs: Sequence, *, protocol: str = "bn_calib", split: str = "valid",
-            data=None, batch_size: int = 500, progress: bool = True) -> list[float]:
+            data=None, batch_size: int | None = None, progress: bool = True) -> list[float]:
     """Scores of ``archs`` (objects or canonical strings) on the kept supernet under ``protocol``
-    (``PROTOCOLS``); computed on one torch thread, as every stored score was."""
+    (``PROTOCOLS``); computed on one torch thread, as every stored score was. ``batch_size``:
+    evaluation batch (default as the stored scores: 500 images, 10 token streams)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     space, cfg, recipe = kept.space, kept.config["cfg"], kept.config["recipe"]
@@ -306,7 +307,7 @@ def rescore(kept: KeptSupernet, archs: Sequence, *, protocol: str = "bn_calib", 
                                           bn_calib_batch_size=recipe["bn_calib_batch_size"], split=split,
                                           seed=kept.config["seed"], progress=progress, batch_size=batch_size)
         x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
-        return [_batch_stat_accuracy(kept.model, x, y, a, batch_size)
+        return [_batch_stat_accuracy(kept.model, x, y, a, batch_size or 500)
                 for a in tqdm(archs, desc="evaluate (batch BN)", disable=not progress, leave=False)]
 
 

@@ -158,3 +158,12 @@ def test_sizes_of_every_space_at_smoke():
     sizes = ck.supernet_sizes("smoke", ["nb201", "nb101"])
     assert (sizes["file_bytes"] >= sizes["tensor_bytes"]).all()
     assert json.loads(sizes.to_json())  # plain values
+
+
+def test_language_model_supernet_rescores_its_perplexities(scratch):
+    scores = study.supernet_scores("darts_rnn", "smoke", 1, progress=False)
+    path = ck.keep_supernet("darts_rnn", "smoke", 1)
+    kept = ck.load_supernet(path)
+    assert ck.rescore(kept, list(scores["arch"])[:2], progress=False) == scores["score"].tolist()[:2]
+    with pytest.raises(ValueError, match="no batch norm"):
+        ck.rescore(kept, list(scores["arch"])[:1], protocol="running")
