@@ -131,6 +131,16 @@ def mutual_spearman(columns: Mapping[str, pd.Series]) -> pd.DataFrame:
     return df.rank().corr(method="pearson")
 
 
+def verdict_space_size(title: str, ours: float, paper_size: float, *, tolerance: float = 0.01) -> Verdict:
+    """Table 1: our count of a space's valid architectures against the paper's printed size,
+    which is rounded (2.76e20): ``agrees`` within ``tolerance`` (relative)."""
+    ratio = ours / paper_size
+    call = AGREES if abs(ratio - 1) <= tolerance else DISAGREES
+    return Verdict(f"**{title}.** {ours:.4g} valid architectures against the paper's {paper_size:.3g} "
+                   f"(ratio {ratio:.4f}; the paper's value is rounded as printed): **{call}**.", call,
+                   item="Table 1", key=f"{ours:.4g} vs {paper_size:.3g} (ratio {ratio:.3f})")
+
+
 # ---------------------------------------------------------------- Figure 1: the trend along the ladder, seed-aware
 
 def paired_spearman_difference(pred: pd.Series, base: pd.Series, gt: pd.Series, *, n_boot: int = 1000,
@@ -267,9 +277,10 @@ def verdict_trend(title: str, trend: Mapping) -> Verdict:
                "supernet_mean": (last["supernet_mean"], float("nan"), float("nan"))}
     text = (f"**{title}.** Supernet mean score {first['supernet_mean']:.2f} at {r.index[0]:g} epochs, "
             f"{last['supernet_mean']:.2f} at {top:g}; Spearman with ground truth {first['spearman']:.2f} at "
-            f"{r.index[0]:g} epochs, highest {r.loc[peak, 'spearman']:.2f} at {peak:g}, {last['spearman']:.2f} "
-            f"at {top:g} (seeds {last['seeds']}; per-seed 95% intervals within [{last['ci_low']:.2f}, "
-            f"{last['ci_high']:.2f}]). ")
+            f"{r.index[0]:g} epochs, "
+            + (f"highest {r.loc[peak, 'spearman']:.2f} at {peak:g}, " if peak != top else "highest ")
+            + f"{last['spearman']:.2f} at {top:g} (mean of seeds {last['seeds']}; per-seed 95% intervals within "
+            f"[{last['ci_low']:.2f}, {last['ci_high']:.2f}]). ")
     key = f"ρ {last['spearman']:.2f} [{last['ci_low']:.2f}, {last['ci_high']:.2f}] at {top:g} ep"
     if bool((r["ci_low"] <= 0).all()):
         return Verdict(text + "No rung's correlation is distinguishable from 0 (every interval holds 0), so there "
@@ -375,10 +386,10 @@ def verdict_table4(title: str, ours: Mapping, paper_row: Mapping | None, *, budg
              f"({'better' if paper_diff > 0 else 'worse'} by {abs(paper_diff):.2f}). ")
     call = interval_call(ours["ci_low"], ours["ci_high"], 1 if paper_diff > 0 else -1)
     words = {AGREES: "same side of the ground truth as in the paper: **agrees**",
-             DISAGREES: "the other side of the ground truth than in the paper: **disagrees**",
+             DISAGREES: "other side of the ground truth than in the paper: **disagrees**",
              INCONCLUSIVE: "the interval holds 0: **inconclusive**"}
-    return Verdict(text + "Ours is on the " + words[call] + "." if call != INCONCLUSIVE
-                   else text + "Not decided: " + words[call] + ".", call, item="Table 4", key=key, numbers=numbers)
+    return Verdict(text + ("Ours is on the " + words[call] if call != INCONCLUSIVE else "Not decided: " + words[call])
+                   + ".", call, item="Table 4", key=key, numbers=numbers)
 
 
 # ---------------------------------------------------------------- Figure 2: supernet top-k vs random search

@@ -504,6 +504,33 @@ def verdict_best_choice(title: str, share: pd.DataFrame, claim: dict, where: str
                    "the paper's statement is not reproduced at this sample size (**inconclusive**).", INCONCLUSIVE, **kw)
 
 
+def verdict_picks(title: str, row: Mapping, figure: str) -> Verdict:
+    """Figures 7-10: where the supernets' top-1 picks sit in the sample's distributions: among
+    big models (the bias towards big models) and better than random picks? Each by its
+    permutation p-value (``picks_test``) at 0.05; a part without data is left out."""
+    text = f"**{title}, supernet picks ({figure}).** "
+    calls = []
+    if "params percentile" in row:
+        big = row["params p"] < 0.05 and row["params percentile"] > 0.5
+        calls.append(AGREES if big else INCONCLUSIVE)
+        text += (f"The {row['distinct picks']} distinct picks sit at mean parameter percentile "
+                 f"{row['params percentile']:.2f} (p = {row['params p']:.3f}): "
+                 + ("the supernets pick big models, in line with the paper's bias towards big models. " if big else
+                    "no significant preference for big models among the picks. "))
+    key = ""
+    if row["picks with ground truth"]:
+        good = row["ground-truth p"] < 0.05
+        calls.append(AGREES if good else INCONCLUSIVE)
+        key = f"picks at GT percentile {row['ground-truth percentile']:.2f} (p {row['ground-truth p']:.3f})"
+        text += (f"Their ground truth sits at mean percentile {row['ground-truth percentile']:.2f} "
+                 f"(p = {row['ground-truth p']:.3f}; {row['picks with ground truth']} picks with ground truth): "
+                 + ("better than random picks." if good else "not significantly better than random picks."))
+    else:
+        text += "None of the picks has ground truth at this profile."
+    call = combine(calls) if calls else INCONCLUSIVE
+    return Verdict(text + f" (**{call}**)", call, item=figure, key=key)
+
+
 def verdict_seed(title: str, row: Mapping, ref: tuple, n_seeds: int) -> Verdict:
     """Figure 11: how stable the ground truth is across seeds, against the value the paper quotes."""
     value, source = ref
@@ -555,6 +582,18 @@ def verdict_recipe(title: str, recipe: Mapping, diff: Mapping | None) -> Verdict
 HIGHLIGHT = "tab:orange"
 
 
+def readable_log_axis(ax, which: str = "x") -> None:
+    """Log-scale ticks that do not run together: majors at 1, 2 and 5 of each decade with
+    short labels (2k, 500k, 1M), no minor labels (matplotlib labels every minor tick of a
+    range under a decade, which overlapped on the parameter and FLOPs axes)."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    axis.set_major_formatter(EngFormatter(sep=""))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_decision(ax, frame: pd.DataFrame, highlight, *, title: str, metric: str, log: bool = False,
                   highlight_label: str = "most biased") -> None:
     """Figure 4 panel: supernet score (x) vs ground truth (y), one colour per candidate of
@@ -572,6 +611,8 @@ def plot_decision(ax, frame: pd.DataFrame, highlight, *, title: str, metric: str
                label=f"{highlight} ({highlight_label})", zorder=3)
     if log:
         ax.set(xscale="log", yscale="log")
+        readable_log_axis(ax, "x")
+        readable_log_axis(ax, "y")
     ax.set(xlabel=f"supernet {metric}", ylabel=f"ground truth {metric}", title=title)
     ax.legend(fontsize=7, loc="best")
 
@@ -589,6 +630,7 @@ def plot_size(ax, params: pd.Series, values: pd.Series, *, ylabel: str, title: s
         ax.legend(fontsize=7)
     ax.set(xscale="log", xlabel="parameters", ylabel=ylabel,
            title=title + (f" (Spearman {rho:.2f})" if rho is not None else ""))
+    readable_log_axis(ax, "x")
 
 
 def plot_pairs(ax, a: pd.Series, b: pd.Series, *, xlabel: str, ylabel: str, title: str, log: bool = False,
@@ -606,4 +648,6 @@ def plot_pairs(ax, a: pd.Series, b: pd.Series, *, xlabel: str, ylabel: str, titl
     ax.plot([lo, hi], [lo, hi], color="gray", linewidth=0.6, linestyle=":")
     if log:
         ax.set(xscale="log", yscale="log")
+        readable_log_axis(ax, "x")
+        readable_log_axis(ax, "y")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

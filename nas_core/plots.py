@@ -2,9 +2,15 @@
 captioned with the profile and scale it ran at."""
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+
+# tqdm.auto warns once, on stderr, that ipywidgets is missing: a static page has no widgets
+# anyway, and the warning would print the build machine's paths into the book.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 PAPER_STYLE = dict(color="black", linestyle="--", marker="x", label="paper")
 OURS_STYLE = dict(marker="o")
@@ -125,3 +131,31 @@ def mutual_heatmap(ax, matrix: pd.DataFrame, *, title: str, annotate: bool | Non
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=size + 1)
     return ax
+
+
+def dash_missing(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for display with '-' where a value is missing (the paper prints none), not NaN."""
+    return table.astype(object).where(table.notna(), "-")
+
+
+def short_ids(table: pd.DataFrame, column: str = "arch") -> tuple[pd.DataFrame, str]:
+    """A table whose long architecture strings would push its values off-screen, with them
+    replaced by short ids (``A1``, ``A2``, ... in order of first appearance), and a collapsed
+    markdown list mapping each id to its string."""
+    ids = {a: f"A{i}" for i, a in enumerate(dict.fromkeys(table[column].astype(str)), 1)}
+    out = table.assign(**{column: table[column].astype(str).map(ids)}).rename(columns={column: f"{column} id"})
+    legend = "\n".join(f"- `{i}`: `{a}`" for a, i in ids.items())
+    return out, f":::{{dropdown}} Architecture strings of the ids above\n{legend}\n:::\n"
+
+
+def panel_grid(n: int, width: float, height: float, *, max_cols: int = 2, **kw):
+    """A figure of ``n`` panels of ``width`` x ``height`` inches, at most ``max_cols`` to a row,
+    so that a figure is never much wider than the book's content column (a wide row of panels
+    shrinks its text below readable size); unused axes are hidden. Returns (figure, axes list)."""
+    ncols = max(1, min(max_cols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]

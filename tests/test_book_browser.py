@@ -2,7 +2,10 @@
 
 Every page loads; every local link, image, stylesheet and script answers 200;
 every link to an anchor finds it; images decode; each chapter shows the paper's
-figures and tables it reproduces. Screenshots of the introduction and one figure
+figures and tables it reproduces; no page logs a console error or shows stderr or
+a warning in an output; formulas are typeset by the book's own MathJax (no
+network); the results page comes first after the introduction and every cell of
+its grid links to an existing section. Screenshots of the introduction and one figure
 chapter land in the session's scratch folder, and in book/_static/screenshots/
 when NAS_CORE_SAVE_SCREENSHOTS=1.
 """
@@ -69,8 +72,10 @@ def browser(tmp_path_factory):
                 "--disable-dev-shm-usage", "--window-size=1280,1000",
                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, read per page
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(40)
     yield driver
     driver.quit()
 
@@ -84,7 +89,26 @@ return {
   images: Array.from(document.images, i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
   ids: Array.from(document.querySelectorAll("[id], a[name]"), e => e.id || e.name),
   resources: performance.getEntriesByType("resource").map(r => ({url: r.name, status: r.responseStatus})),
+  stderr: Array.from(document.querySelectorAll(".output.stderr, .stderr"), e => e.innerText),
+  outputs: Array.from(document.querySelectorAll(".cell_output"), e => e.innerText).join("\\n"),
+  glance: Array.from(document.querySelectorAll("a.glance-link"), a => a.href),
+  glance_cells: document.querySelectorAll("table.glance-grid td").length,
 };
+"""
+
+# After the load event: wait for MathJax to typeset the page's formulas (if it has any).
+MATH_JS = """
+const done = arguments[arguments.length - 1];
+const math = document.querySelectorAll(".math").length;
+if (!math) { done({math: 0, typeset: 0}); return; }
+const t0 = Date.now();
+(function wait() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done({math: math, typeset: document.querySelectorAll("mjx-container").length}))
+      .catch(e => done({math: math, typeset: 0, error: String(e)}));
+  } else if (Date.now() - t0 > 30000) { done({math: math, typeset: 0, error: "MathJax did not load"}); }
+  else { setTimeout(wait, 100); }
+})();
 """
 
 
@@ -111,7 +135,10 @@ def pages(site, browser):
         if rel.split("/")[0] in ("_static", "_sources", "_images"):
             continue
         browser.get(base + rel)
-        out[rel] = browser.execute_script(PAGE_JS)
+        page = browser.execute_script(PAGE_JS)
+        page["mathjax"] = browser.execute_async_script(MATH_JS)
+        page["console"] = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+        out[rel] = page
     return out
 
 
@@ -202,3 +229,51 @@ def test_screenshots(site, browser, smoke_root):
         dest.mkdir(parents=True, exist_ok=True)
         for png in folder.glob("*.png"):
             shutil.copy(png, dest / png.name)
+
+
+def test_no_console_errors(pages):
+    errors = [f"{rel}: {e['message'][:200]}" for rel, p in pages.items() for e in p["console"]
+              if not e["message"].rstrip().endswith("favicon.ico - Failed to load resource: the server responded "
+                                                    "with a status of 404 (File not found)")]
+    assert not errors, "\n".join(errors[:20])
+
+
+WARNING_TEXT = re.compile(r"\b\w*Warning: |Traceback \(most recent call last\)")
+
+
+def test_no_stderr_or_warnings_in_outputs(pages):
+    bad = [f"{rel}: stderr output {t[:120]!r}" for rel, p in pages.items() for t in p["stderr"]]
+    bad += [f"{rel}: {m.group(0)!r} in an output" for rel, p in pages.items()
+            for m in [WARNING_TEXT.search(p["outputs"])] if m]
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_math_is_typeset_offline(site, pages):
+    base, _ = site
+    with_math = {rel: p["mathjax"] for rel, p in pages.items() if p["mathjax"]["math"]}
+    assert with_math, "no page has a formula: the check would prove nothing"
+    for rel, m in with_math.items():
+        assert not m.get("error") and m["typeset"] >= m["math"], f"{rel}: formulas not typeset: {m}"
+    for rel, p in pages.items():  # MathJax and everything else from the book itself, not a CDN
+        outside = [r["url"] for r in p["resources"] if not r["url"].startswith(base) and not r["url"].startswith("data:")]
+        assert not outside, f"{rel} loads {outside[:3]}"
+
+
+def test_results_page_first_and_every_cell_links_to_a_section(site, pages):
+    base, _ = site
+    assert "results.html" in pages, "no results page"
+    intro_links = [urldefrag(h)[0] for h in pages["intro.html"]["links"]]
+    assert f"{base}results.html" in intro_links
+    page = pages["results.html"]
+    assert has_label(page["text"], "Results at a glance")
+    expected = sum(len(spaces) for spaces in bookgen.PAPER_SPACES.values())
+    assert len(page["glance"]) == expected, f"{len(page['glance'])} linked cells, expected {expected}"
+    assert page["glance_cells"] == len(bookgen.FIGURES) * len(bookgen.SPACE_ORDER)
+    ids = {rel: set(p["ids"]) for rel, p in pages.items()}
+    for href in page["glance"]:
+        url, frag = urldefrag(href)
+        target = urlparse(url).path.lstrip("/")
+        assert target in pages, f"results cell links to a missing page: {href}"
+        assert not frag or frag in ids[target], f"results cell links to no section: {href}"
+    for i in range(1, 6):
+        assert f"Finding {i}:" in page["text"]

@@ -75,3 +75,48 @@ def test_stored_md_counts_rungs_and_ground_truth_runs(tmp_path):
         "supernets for 2 of 8 rungs; ground truth 3 runs on 2 architectures"
     assert bookgen.stored_md("darts_rnn", tmp_path) == \
         "supernets for 0 of 5 rungs; ground truth 0 runs on 0 architectures"
+
+
+def _executed_chapter(folder, name, verdicts_):
+    """An executed notebook whose last cell displayed the given verdicts (as papermill leaves it)."""
+    import nbformat
+
+    from nas_core.verdicts import MIME
+
+    cells = [nbformat.v4.new_markdown_cell("# A chapter"), nbformat.v4.new_markdown_cell("## Verdict on Figure 1")]
+    code = nbformat.v4.new_code_cell("display(v)")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": str(v), MIME: v.record()})
+                    for v in verdicts_]
+    cells.append(code)
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / f"{name}.ipynb")
+
+
+def test_results_page_reads_the_chapters_verdicts(tmp_path):
+    from nas_core.verdicts import Verdict
+
+    book = tmp_path / "book"
+    v = Verdict("**NB101.** drop within noise: **inconclusive**.", "inconclusive", item="Figure 1", space="nb101",
+                key="ρ 0.48 [0.30, 0.64] at 128 ep", numbers={"spearman": (0.48, 0.30, 0.64)})
+    t4 = Verdict("**NB101.** below", "disagrees", item="Table 4", space="nb101", key="57.7 vs GT 81.6",
+                 numbers={"supernet_minus_gt": (-23.8, -24.4, -23.2)})
+    _executed_chapter(book / "experiments", "performance_vs_epochs", [v, t4])
+    existing = bookgen.write_book(book, tmp_path / "results")
+    page = (book / "results.md").read_text()
+    assert 'href="experiments/performance_vs_epochs.html#verdict-on-figure-1"' in page
+    assert "? inconclusive</a><br><span class=\"glance-key\">ρ 0.48 [0.30, 0.64] at 128 ep" in page
+    assert page.count("glance-link") == sum(len(s) for s in bookgen.PAPER_SPACES.values())
+    assert page.count("not run</a>") > 50  # every other cell of the paper's items: no chapter ran
+    assert "Table 2" in page and "16/16 settings as printed" in page
+    assert "0.48 [0.30, 0.64]" in page.split("## Finding 3 across the spaces")[1]  # the cross-space table
+    assert all(f"**Finding {i}:" in page for i in range(1, 6))
+    assert "below their stand-alone ground truth on 1 of 1 spaces" in page
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    assert toc["parts"][0]["chapters"][0]["file"] == bookgen.RESULTS  # first after the introduction
+    assert existing == bookgen.existing_experiments()
+
+
+def test_heading_anchor_is_sphinx_id():
+    assert bookgen.heading_anchor("Verdict on Figure 1") == "verdict-on-figure-1"
+    assert bookgen.heading_anchor("Figures 7-10: distributions") == "figures-7-10-distributions"
+    assert bookgen.heading_anchor("The choice of the `best` cells") == "the-choice-of-the-best-cells"
