@@ -16,6 +16,9 @@ import multiprocessing as mp
 import os
 import signal
 import threading
+import time
+import traceback
+from multiprocessing import connection as mp_connection
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 WORKERS_ENV = "NAS_CORE_WORKERS"
@@ -35,21 +38,151 @@ def default_workers() -> int:
     return n
 
 
+# A stopped worker gets this long to finish its step and save its checkpoint (a training
+# takes SIGTERM as "save and exit") before it is killed; workers poll for their parent this often.
+STOP_GRACE_S = 10.0
+PARENT_POLL_S = 0.5
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without returning its task's result (killed, out of memory)."""
+
+
+class _RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker, as text (its ``__cause__`` here)."""
+
+    def __str__(self):
+        return self.args[0]
+
+
 def imap_workers(task: Callable, items: Iterable, workers: int, *, initializer: Callable | None = None,
                  initargs: tuple = ()) -> Iterator:
-    """``task(item)`` for every item, in the order they finish, from ``workers`` fresh processes."""
+    """``task(item)`` for every item, in the order they finish, from ``workers`` fresh processes.
+
+    Each worker has a pipe of its own and takes one item at a time: no lock is shared, so a
+    worker killed at any moment cannot leave the others or this process waiting. Leaving early
+    (an exception in a task or here, SIGTERM, Ctrl-C, a deadline) stops every worker: it is
+    sent SIGTERM (a training saves its checkpoint and exits) and killed if it is still running
+    ``STOP_GRACE_S`` later. A worker whose parent dies, even by SIGKILL, stops the same way.
+    """
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or locks
-    # SIGTERM (kill, a scheduler's stop) becomes an exception, so that leaving the `with`
-    # terminates the workers instead of leaving them to finish their task as orphans
+    pending = iter(items)
+    # SIGTERM (kill, a scheduler's stop) becomes an exception, so that leaving stops the workers
+    # instead of leaving them to finish as orphans; a handler the caller installed is kept
     handler = None
-    if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         handler = signal.signal(signal.SIGTERM, _raise_terminated)
+    procs: list = []
+    finished = False
     try:
-        with ctx.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-            yield from pool.imap_unordered(task, items, chunksize=1)
+        for _ in range(max(1, int(workers))):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(there, os.getpid(), task, initializer, initargs), daemon=True)
+            proc.start()
+            there.close()
+            procs.append((proc, here))
+        busy: dict = {}  # pipe -> process, for workers computing an item
+
+        def hand_out(proc, conn) -> None:
+            for item in pending:
+                conn.send(item)
+                busy[conn] = proc
+                return
+
+        for proc, conn in procs:
+            hand_out(proc, conn)
+        while busy:
+            ready = set(mp_connection.wait([*busy, *(p.sentinel for p in busy.values())]))
+            for conn in [c for c in busy if c in ready]:
+                proc = busy.pop(conn)
+                try:
+                    ok, value, trace = conn.recv()
+                except (EOFError, OSError):
+                    raise _died(proc) from None
+                if not ok:
+                    raise value from _RemoteTraceback(trace)
+                hand_out(proc, conn)
+                yield value
+            for conn, proc in list(busy.items()):
+                if proc.sentinel in ready and not conn.poll():
+                    raise _died(proc)
+        finished = True
     finally:
+        _stop(procs, terminate=not finished)
         if handler is not None:
             signal.signal(signal.SIGTERM, handler)
+
+
+def _died(proc) -> WorkerDied:
+    proc.join(1)
+    code = proc.exitcode
+    how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return WorkerDied(f"worker process {proc.pid} ended ({how}) before returning its result")
+
+
+def _stop(procs, *, terminate: bool) -> None:
+    """Every worker asked to exit (and sent SIGTERM if ``terminate``), joined, killed after the grace."""
+    main = threading.current_thread() is threading.main_thread()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if main else None
+    try:  # a second Ctrl-C or SIGTERM must not leave workers behind
+        for proc, conn in procs:
+            try:
+                conn.send(None)  # no more items: an idle worker (or one that ignored SIGTERM) exits
+            except (OSError, ValueError):
+                pass
+            if terminate and proc.exitcode is None:
+                proc.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc, conn in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join(5)
+            conn.close()
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _worker_main(conn, parent_pid: int, task: Callable, initializer: Callable | None, initargs: tuple) -> None:
+    """A worker: run ``task`` on each item received until told to stop or the parent is gone."""
+    signal.signal(signal.SIGTERM, _raise_terminated)  # unwinds, so atomic writes remove their temporary file
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    failed = None
+    if initializer is not None:
+        try:
+            initializer(*initargs)
+        except Exception as e:
+            failed = (False, e, traceback.format_exc())  # the reply to the first item
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if item is None:
+            return
+        if failed is not None:
+            conn.send(failed)
+            return
+        try:
+            reply = (True, task(item), "")
+        except Exception as e:
+            reply = (False, e, traceback.format_exc())
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception as e:  # an exception or a result that cannot be pickled
+            conn.send((False, RuntimeError(f"the worker's reply cannot be sent: {e!r}"), reply[2]))
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Stop this worker once its parent has died (a SIGKILLed command, a crashed kernel)."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os.kill(os.getpid(), signal.SIGTERM)  # as if stopped: a training saves its checkpoint
+    time.sleep(STOP_GRACE_S)
+    os._exit(128 + signal.SIGTERM)
 
 
 def _raise_terminated(signum, frame):
