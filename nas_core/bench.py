@@ -485,10 +485,12 @@ def _how_made(data: dict[str, pd.DataFrame]) -> list[str]:
                     f"- Supernet recipe ({sup.get('source')}): "
                     + ", ".join(f"{k}={v}" for k, v in sup.items() if k not in skip) + "; rows whose "
                     "`recipe_overrides` is not empty changed the named settings.",
-                    f"- Scores: every architecture of the fixed sample evaluated on the supernet with batch-norm "
-                    f"statistics recomputed per architecture from {sup['bn_calib_steps']} batches of "
-                    f"{sup['bn_calib_batch_size']} training images (one fixed draw per supernet seed), "
-                    "then validation accuracy (`nas_core.evaluation.evaluate_architectures`).",
+                    ("- Scores: validation perplexity of each architecture's path through the supernet (no batch "
+                     "norm; `nas_core.evaluation.evaluate_architectures`)." if get_space(space).task == "language_model"
+                     else f"- Scores: every architecture of the fixed sample evaluated on the supernet with batch-norm "
+                     f"statistics recomputed per architecture from {sup['bn_calib_steps']} batches of "
+                     f"{sup['bn_calib_batch_size']} training images (one fixed draw per supernet seed), "
+                     "then validation accuracy (`nas_core.evaluation.evaluate_architectures`)."),
                     f"- Stand-alone recipe ({std.get('source')}): "
                     + ", ".join(f"{k}={v}" for k, v in std.items() if k not in skip_std)
                     + f"; {budget(space, profile).gt_epochs} epochs at this profile (`recipe_overrides` lists "
@@ -499,7 +501,10 @@ def _how_made(data: dict[str, pd.DataFrame]) -> list[str]:
     per = commands.groupby(commands).size()
     out += ["### Commands (from provenance)", "", "Each result's provenance names the command that regenerates it "
             "(the `command` column of `sources`); `<experiment>` is any chapter that reads the result:", ""]
-    out += [f"- `{c}`: {n} files" for c, n in per.items()] + [""]
+    out += [f"- `{c}`: {n} files" for c, n in per.items()]
+    missing = len(src) - len(commands)
+    out += ([f"- none recorded: {missing} files (written before commands were recorded; `nas-study gt SPACE "
+             "--profile P` rebuilds a ground-truth table)"] if missing else []) + [""]
     return out
 
 
