@@ -131,7 +131,9 @@ def synflow(net: nn.Module, input_shape: Sequence[int]) -> float:
 
     Data-free: every parameter and buffer replaced by its absolute value, batch normalisation
     made the identity (the reference's ``bn=False`` copy), double precision, one all-ones input
-    of shape ``(1, *input_shape)``; ``R = sum(net(ones))`` and the score is
+    of shape ``(1, *input_shape)`` (the zero-cost reference's NB-201 copy keeps the batch norms
+    of its two reduction blocks, a side effect of how it rebuilds the network; Suite-Zero's copy,
+    like this one, makes every one the identity); ``R = sum(net(ones))`` and the score is
     ``sum_w |w * dR/dw|`` over the weights. The network runs in eval mode, so dropout is off
     (the data-free definition; NB-201 has none). Suite-Zero reports ``log`` of this value,
     which ranks the same.
@@ -258,8 +260,13 @@ def naswot(net: nn.Module, inputs: torch.Tensor) -> float:
     kernel = torch.zeros(len(inputs), len(inputs), dtype=torch.float64)
 
     def on_forward(_module, inp, _out):
-        c = (inp[0].detach().reshape(len(inputs), -1) > 0).double()
-        kernel.add_(c @ c.T).add_((1 - c) @ (1 - c).T)
+        # agreements = units - on_i - on_j + 2 (c c^T)_ij: one product instead of two, in float32,
+        # which counts exactly below 2^24 units per module (the largest here have 16,384)
+        c = (inp[0].detach().reshape(len(inputs), -1) > 0).float()
+        if c.shape[1] >= 2 ** 24:
+            raise ValueError(f"naswot: {c.shape[1]} units in one module are too many to count in float32")
+        on = c.sum(1, dtype=torch.float64)
+        kernel.add_(2.0 * (c @ c.T).double() - on[:, None] - on[None, :] + c.shape[1])
 
     handles = [m.register_forward_hook(on_forward) for m in net.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
     try:

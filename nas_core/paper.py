@@ -115,3 +115,14 @@ def correlation_vs_epochs(space: str) -> pd.Series:
 # Section 3.1 on ProxylessNAS: the supernet's mean accuracy is "only 2% away from" the
 # stand-alone top-1 of Proxyless-GPU, Figure 1's reference line, at 1k epochs.
 PROXYLESS_REFERENCE_GAP = 2.0
+
+
+# Not from this paper: correlations of training-free estimators on NAS-Bench-201 as their authors
+# published them (each row names its source and table), for the free-estimators comparison.
+FREE_ESTIMATORS_FILE = "nb201_free_estimators_published.csv"
+
+
+def published_free_estimators() -> pd.DataFrame:
+    """Published NAS-Bench-201 correlations of training-free estimators (source, table,
+    estimator, dataset, statistic, value, cells, note), as printed; labelled references only."""
+    return pd.read_csv(_DIR / FREE_ESTIMATORS_FILE)

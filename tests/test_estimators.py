@@ -80,6 +80,17 @@ def test_jacob_cov_and_naswot_hand_computed():
     assert est.naswot(net, x) == pytest.approx(math.log(5.0), rel=1e-12)
 
 
+def test_naswot_kernel_counts_exactly_as_the_reference():
+    # the reference adds c c^T + (1 - c)(1 - c)^T per ReLU module; same log-determinant here
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 300), nn.ReLU(), nn.Linear(300, 200), nn.ReLU6())
+    x = torch.randn(12, 5)
+    h1 = net[0](x)
+    codes = [(h1 > 0).double(), (net[2](net[1](h1)) > 0).double()]
+    kernel = sum(c @ c.T + (1 - c) @ (1 - c).T for c in codes)
+    assert est.naswot(net, x) == np.linalg.slogdet(kernel.detach().numpy())[1]
+
+
 def test_jacob_cov_nan_for_a_constant_jacobian():
     net = nn.Sequential(linear([[0.0, 0.0]]))
     assert math.isnan(est.jacob_cov(net, torch.randn(4, 2)))
