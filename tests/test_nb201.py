@@ -10,7 +10,7 @@ import torch.nn as nn
 from scipy.stats import chisquare
 
 from nas_core.spaces import InvalidArchitecture, get_space
-from nas_core.spaces.nb201 import EDGE_NAMES, OPS, Nb201Arch, Nb201Supernet
+from nas_core.spaces.nb201 import EDGE_NAMES, OPS, Nb201Arch, Nb201Network, Nb201Supernet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("NAS_CORE_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -160,7 +160,20 @@ def test_parameter_counts_match_benchmark(space, op, num_classes, expected):
     arch = arch_of(*(op,) * 6)
     cfg = dict(PAPER_10, num_classes=num_classes)
     assert space.cost(arch, cfg).params == expected
-    assert n_params(space.standalone(arch, cfg)) == expected
+    assert n_params(network(arch, cfg)) == expected  # the benchmark counts its disconnected cells too
+
+
+def network(arch, cfg):
+    """The network of any cell, disconnected ones included (``standalone`` refuses those)."""
+    return Nb201Network(arch, cfg["C"], cfg["N"], cfg["num_classes"], cfg.get("in_channels", 3))
+
+
+def test_standalone_refuses_a_disconnected_cell(space):
+    cut = arch_of("nor_conv_3x3", "nor_conv_3x3", "skip_connect", "none", "none", "none")  # no edge into the output
+    with pytest.raises(InvalidArchitecture, match="not connected"):
+        space.standalone(cut, space.config("smoke"))
+    with pytest.raises(InvalidArchitecture, match="not connected"):
+        space.standalone(str(cut), space.config("smoke"))
 
 
 def test_param_free_ops_have_the_same_count(space):
@@ -197,7 +210,7 @@ def test_cost_matches_built_network(space):
     archs = [arch_of(*("none",) * 6), space.parse(BEST_CIFAR10)] + space.sample_many(3, seed=0)
     for cfg in cfgs:
         for arch in archs:
-            model = space.standalone(arch, cfg)
+            model = network(arch, cfg)
             cost = space.cost(arch, cfg)
             assert cost.params == n_params(model)
             assert cost.flops == hooked_flops(model, cfg)

@@ -415,6 +415,7 @@ class NasBench201Space(SearchSpace):
     def standalone(self, arch: Nb201Arch, cfg: Mapping[str, Any]) -> Nb201Network:
         if isinstance(arch, str):
             arch = self.parse(arch)
+        self.validate(arch)  # a disconnected cell is outside the space, as in NB-101 and DARTS
         return Nb201Network(arch, cfg["C"], cfg["N"], cfg["num_classes"], cfg.get("in_channels", 3))
 
     def cost(self, arch: Nb201Arch, cfg: Mapping[str, Any]) -> Cost:
