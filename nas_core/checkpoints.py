@@ -251,15 +251,19 @@ def convert_training_checkpoint(training_checkpoint, result_meta: Mapping[str, A
 
 
 def keep_supernet(space_name: str, profile: str, epochs, *, seed: int = 0, strategy: str = "uniform",
-                  out_dir=None, **kw) -> Path:
+                  out_dir=None, missing_ok: bool = False, **kw) -> Path | None:
     """Keep the supernet of ``study.supernet_scores(space_name, profile, epochs, seed=..., strategy=..., **kw)``
     once its result is stored: its training checkpoint becomes ``<results>/checkpoints/<result>.safetensors``
-    (``out_dir`` instead of ``<results>/checkpoints``). Returns the path."""
+    (``out_dir`` instead of ``<results>/checkpoints``). Returns the path; ``missing_ok``: None where
+    there is no training checkpoint (a result loaded from a fresh clone, say) instead of StoreError."""
     name = study.supernet_result_name(space_name, profile, epochs, seed=seed, strategy=strategy, **kw)
     meta = study.store().meta("supernets", name)  # StoreError (with the command) if not stored yet
     ckpt_name = study.supernet_checkpoint_name(space_name, profile, epochs, seed=seed, strategy=strategy, **kw)
+    ckpt = study.runs_root() / "supernets" / f"{ckpt_name}.pt"
+    if missing_ok and not ckpt.is_file():
+        return None
     out = (Path(out_dir) if out_dir is not None else checkpoints_dir()) / f"{name}{SUFFIX}"
-    return convert_training_checkpoint(study.runs_root() / "supernets" / f"{ckpt_name}.pt", meta, out)
+    return convert_training_checkpoint(ckpt, meta, out)
 
 
 # ---------------------------------------------------------------- re-scoring

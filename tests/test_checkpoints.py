@@ -126,6 +126,19 @@ def test_loading_refuses_foreign_safetensors_and_wrong_shapes(scratch):
         ck.load_supernet(other)
 
 
+def test_keeping_without_a_training_checkpoint(trained_smoke):
+    scores, path = trained_smoke
+    ckpt = next((path.parents[2] / "runs" / "supernets").glob("*.pt"))
+    moved = ckpt.with_suffix(".away")
+    ckpt.rename(moved)
+    try:
+        assert ck.keep_supernet("nb201", "smoke", 1, seed=3, missing_ok=True) is None
+        with pytest.raises(Exception, match="no training checkpoint"):
+            ck.keep_supernet("nb201", "smoke", 1, seed=3)
+    finally:
+        moved.rename(ckpt)
+
+
 def test_convert_refuses_an_unfinished_or_foreign_training(trained_smoke, scratch):
     from nas_core.store import load_checkpoint, save_checkpoint
 
