@@ -360,6 +360,31 @@ def cost_per_arch(table: pd.DataFrame, estimators: Sequence[str] | None = None) 
                      name="cpu_s_per_arch")
 
 
+def supernet_seconds_per_arch(space_name: str, profile: str, epochs: int, **kw) -> float:
+    """Seconds per architecture of a stored supernet ranking (``study.supernet_scores`` with the
+    same arguments): its recorded time, training and scoring together, over the architectures it
+    scored. Wall seconds of a one-thread computation (comparable to the estimators' CPU seconds
+    on a core nothing else uses); StoreError if it is not stored."""
+    meta = study.store().meta("supernets", study.supernet_result_name(space_name, profile, epochs, **kw))
+    return float(meta["wall_time_s"]) / int(meta["rows"])
+
+
+def mean_rank_hybrid(first: pd.Series, second: pd.Series, *, first_higher_is_better: bool = True,
+                     second_higher_is_better: bool = True) -> pd.Series:
+    """The mean of two rankings of the same architectures (index: arch), as fractional ranks in
+    (0, 1], higher = better (a supernet's rank combined with an estimator's, say); non-finite
+    values rank last. Only architectures in both are kept."""
+    keep = [a for a in first.index if a in second.index]
+    if not keep:
+        raise ValueError("the two rankings share no architecture")
+
+    def frac(s: pd.Series, hib: bool) -> pd.Series:
+        v = _rankable(s.loc[keep].to_numpy(float) * (1.0 if hib else -1.0))
+        return pd.Series(v, index=keep).rank(method="average", pct=True)
+
+    return ((frac(first, first_higher_is_better) + frac(second, second_higher_is_better)) / 2).rename("mean_rank")
+
+
 def cpu_correlations(space_name: str, profile: str = "cpu", *, table: pd.DataFrame | None = None,
                      n_boot: int = 1000) -> pd.DataFrame:
     """Each estimator's correlation with the cpu ground truth on the architectures that have
@@ -372,5 +397,5 @@ def cpu_correlations(space_name: str, profile: str = "cpu", *, table: pd.DataFra
 
 
 __all__ = ["EXPERIMENT", "BATCH_SIZE", "nb201_full_config", "build_estimator_table", "nb201_full_scale", "cpu_scale",
-           "correlations", "search_in_sample", "nb201_full_correlations", "published_comparison", "cpu_ground_truth", "cost_per_arch",
+           "correlations", "search_in_sample", "nb201_full_correlations", "published_comparison", "cpu_ground_truth", "cost_per_arch", "supernet_seconds_per_arch", "mean_rank_hybrid",
            "cpu_correlations"]

@@ -192,3 +192,10 @@ def test_correlations_rank_nonfinite_last_and_orient_perplexity():
     assert ppl["spearman"] == pytest.approx(1.0)
     s = es.search_in_sample(table, truth, archs, ["snip"]).iloc[0]
     assert s["top1"] == 50.0 and s["best_of_sample"] == 50.0 and s["random_top1"] == pytest.approx(25.0)
+
+
+def test_mean_rank_hybrid_orients_both_rankings():
+    a = pd.Series([3.0, 2.0, 1.0], index=["x", "y", "z"])  # accuracy-like: x best
+    b = pd.Series([10.0, 30.0, 20.0, 5.0], index=["x", "y", "z", "w"])  # perplexity-like: x best
+    h = es.mean_rank_hybrid(a, b, second_higher_is_better=False)
+    assert list(h.index) == ["x", "y", "z"] and h["x"] == 1.0 and h["x"] > h["z"] and h["x"] > h["y"]
