@@ -171,7 +171,8 @@ def decode_model_metrics(buf: bytes) -> dict:
                     ev[_EVAL_FIELDS[f]] = struct.unpack("<d", v)[0]
             out["evaluation_data"].append(ev)
         elif field == 2 and wire == 0:
-            out["trainable_parameters"] = value - (1 << 64) if value >= 1 << 63 else value  # int32 (negatives: 10 bytes)
+            # int32: a negative one is a 10-byte varint of its 64-bit two's complement
+            out["trainable_parameters"] = value - (1 << 64) if value >= 1 << 63 else value
         elif field == 3 and wire == 1:
             out["total_time"] = struct.unpack("<d", value)[0]
     return out
@@ -240,7 +241,8 @@ def ground_truth_table(archs: Sequence, path=None) -> pd.DataFrame:
     """The benchmark's ground truth of NAS-Bench-101 sub-space cells, in ``groundtruth``'s table
     format: one row per architecture (``seed`` 0 stands for the mean of the benchmark's three
     runs: the paper's ground truth), ``valid`` and ``test`` (%), ``params`` (the record's
-    trainable parameters), ``flops`` (at the paper's network), ``epochs`` 108, ``n_runs``; ``config_hash`` names the file's kind."""
+    trainable parameters), ``flops`` (at the paper's network), ``epochs`` 108, ``n_runs``;
+    ``config_hash`` names the file's kind."""
     space = get_space("nb101")
     cfg = space.config("paper")
     path = default_path() if path is None else Path(path)
