@@ -136,9 +136,13 @@ def verdict_space_size(title: str, ours: float, paper_size: float, *, tolerance:
     which is rounded (2.76e20): ``agrees`` within ``tolerance`` (relative)."""
     ratio = ours / paper_size
     call = AGREES if abs(ratio - 1) <= tolerance else DISAGREES
-    return Verdict(f"**{title}.** {ours:.4g} valid architectures against the paper's {paper_size:.3g} "
-                   f"(ratio {ratio:.4f}; the paper's value is rounded as printed): **{call}**.", call,
-                   item="Table 1", key=f"{ours:.4g} vs {paper_size:.3g} (ratio {ratio:.3f})")
+
+    def count(n):
+        return f"{n:,.0f}" if n < 1e6 else f"{n:.4g}"
+
+    return Verdict(f"**{title}.** {count(ours)} valid architectures against the paper's {count(paper_size)} "
+                   f"(ratio {ratio:.4f}; the paper's value as printed): **{call}**.", call,
+                   item="Table 1", key=f"{count(ours)} vs {count(paper_size)} (ratio {ratio:.3f})")
 
 
 # ---------------------------------------------------------------- Figure 1: the trend along the ladder, seed-aware

@@ -2,6 +2,7 @@
 captioned with the profile and scale it ran at."""
 from __future__ import annotations
 
+import html
 import warnings
 
 import matplotlib.pyplot as plt
@@ -141,11 +142,12 @@ def dash_missing(table: pd.DataFrame) -> pd.DataFrame:
 def short_ids(table: pd.DataFrame, column: str = "arch") -> tuple[pd.DataFrame, str]:
     """A table whose long architecture strings would push its values off-screen, with them
     replaced by short ids (``A1``, ``A2``, ... in order of first appearance), and a collapsed
-    markdown list mapping each id to its string."""
+    list (markdown with raw HTML) mapping each id to its string."""
     ids = {a: f"A{i}" for i, a in enumerate(dict.fromkeys(table[column].astype(str)), 1)}
     out = table.assign(**{column: table[column].astype(str).map(ids)}).rename(columns={column: f"{column} id"})
-    legend = "\n".join(f"- `{i}`: `{a}`" for a, i in ids.items())
-    return out, f":::{{dropdown}} Architecture strings of the ids above\n{legend}\n:::\n"
+    items = "".join(f"<li><code>{i}</code>: <code>{html.escape(a)}</code></li>" for a, i in ids.items())
+    # raw HTML: a notebook's markdown output is rendered as CommonMark, without MyST directives
+    return out, f"<details><summary>Architecture strings of the ids above</summary><ul>{items}</ul></details>\n"
 
 
 def panel_grid(n: int, width: float, height: float, *, max_cols: int = 2, **kw):

@@ -44,7 +44,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, verdicts
 from .parallel import compute_missing
 from .profiles import budget, check_profile
 from .spaces import get_space
@@ -89,7 +89,7 @@ PAPER_PRECISION = {
     ("darts_rnn", "best", 0.3): 0.20,
 }
 # The paper's item each claim of ``verdict_table`` belongs to (the results page groups by it).
-CLAIM_ITEMS = {"worst_vs_best": "Figure 17"}
+CLAIM_ITEMS = {"worst_vs_best": "Figure 17", "quality_top10": "Figure 6"}
 
 PAPER_CLAIMS = {
     "optimistic_top10": "optimistic pruning: top-10 significantly better",
@@ -99,6 +99,7 @@ PAPER_CLAIMS = {
     "optimistic_sn": "a correctly pruned smaller space trains a better supernet",
     "worst_vs_best": "the supernet finds the worst 30% more precisely than the best 30% (NB-101: ~70% vs ~50%)",
     "guided": "a supernet-guided pruning keeps a better space than a random one",
+    "quality_top10": "a pruned space of better mean ground truth gives a better supernet top-10 (Figure 6a)",
 }
 
 
@@ -419,7 +420,8 @@ def sweep_summary(sweep: pd.DataFrame, gt_valid: pd.Series, gt_test: pd.Series |
     - ``random_top_k``: the exact expectation of the same for random search in the subset;
     - ``best_gt``: the best of the subset by the paper's protocol, the test result of the
       architecture best on validation (dotted line of Figure 5 left);
-    - ``mean_gt``: mean validation ground truth of the subset (space quality, Figure 6a);
+    - ``mean_gt``: mean validation ground truth of the subset (space quality, Figure 6a), and
+      ``sd_gt`` its standard deviation over the subset's architectures;
     - ``spearman``, ``kendall``: supernet score vs validation ground truth;
     - ``sn_mean``, ``sn_best``: mean and best supernet score of the subset (Figure 5 right).
     """
@@ -436,7 +438,7 @@ def sweep_summary(sweep: pd.DataFrame, gt_valid: pd.Series, gt_test: pd.Series |
             "method": method, "factor": factor, "seed": seed, "n": len(archs), "k": kk,
             "top_k": metrics.top_k(p, t, kk, hib, gt_select=v),
             "random_top_k": metrics.random_top_k_expectation(t, kk, hib, gt_select=v),
-            "best_gt": _pick(t, v, hib), "mean_gt": float(v.mean()),
+            "best_gt": _pick(t, v, hib), "mean_gt": float(v.mean()), "sd_gt": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
             "spearman": metrics.spearman(p, v), "kendall": metrics.kendall(p, v),
             "sn_mean": float(p.mean()), "sn_best": _pick(p, p, hib),
         })
@@ -681,6 +683,11 @@ def verdict_table(space_title: str, agg: pd.DataFrame, precision: pd.DataFrame |
             call = ("inconclusive" if math.isnan(r) or 0.3 <= r < 0.7  # nan: a constant top-10 (tiny spaces)
                     else "agrees" if r >= 0.7 else "disagrees")
             add("tracks_random", f"Pearson r = {r:.2f} over {len(points)} pruned spaces", call)
+            q = points["mean_gt"].to_numpy(float)
+            rq = float(np.corrcoef(s * q, s * x)[0, 1]) if np.ptp(q) > 0 and np.ptp(x) > 0 else float("nan")
+            add("quality_top10", f"Pearson r(space mean ground truth, supernet top-10) = {rq:.2f} over {len(points)} "
+                                 "pruned spaces", "inconclusive" if math.isnan(rq) or 0.3 <= rq < 0.7
+                else "agrees" if rq >= 0.7 else "disagrees")
         if {"guided", "random"} <= methods:
             add("guided", *_guided_call(agg, s, factors))
     if precision is not None and len(precision):
@@ -694,42 +701,33 @@ def verdict_table(space_title: str, agg: pd.DataFrame, precision: pd.DataFrame |
 
 
 def _guided_call(agg: pd.DataFrame, sign: int, factors: Sequence) -> tuple[str, str]:
-    """Supernet-guided pruning against random pruning and against the unpruned space, on the
-    space's mean ground truth, at **every** pruning factor: ``agrees`` only when guided beats
-    random beyond two standard errors at every factor and is nowhere worse than the unpruned
-    space; ``partly`` when it does so at some factors only; ``disagrees`` when it is worse than
-    random (or the unpruned space) somewhere and better nowhere; ``inconclusive`` otherwise."""
+    """Supernet-guided pruning against random pruning on the space's mean ground truth, at
+    **every** pruning factor. Random pruning keeps a uniform random subset of ``n`` of the ``N``
+    architectures: its mean is the unpruned mean, with standard error
+    ``sd / sqrt(n) * sqrt((N - n) / (N - 1))`` (``sd`` over the unpruned space); the guided
+    space's spread over supernet seeds adds to it. Guided must differ by more than two such
+    standard errors (the sweep's one random draw is shown beside it). ``agrees`` only when guided
+    is better at every factor; ``partly`` when at some; ``disagrees`` when worse somewhere and
+    better nowhere; ``inconclusive`` otherwise (also with one seed and no ``sd_gt``)."""
     f0 = factors[0]
-    vs_random, vs_unpruned, texts = [], [], []
-    random_one_seed = False
     a = agg.set_index(["method", "factor"])
+    unpruned = a.xs(f0, level="factor").iloc[0]
+    calls, texts = [], []
     for f in factors[1:]:
         g, r = a.loc[("guided", f)], a.loc[("random", f)]
-        sd_g, sd_r = (np.nan_to_num(x.get("mean_gt_std", 0.0)) for x in (g, r))
-        se = (math.sqrt(sd_g ** 2 / g["seeds"] + sd_r ** 2 / r["seeds"]) if min(g["seeds"], r["seeds"]) >= 2
-              else float("nan"))
-        random_one_seed |= bool(sd_r == 0)
-        d_r = float(g["mean_gt"] - r["mean_gt"])
-        d_u, se_u = _diff(agg, "guided", "mean_gt", f0, f) if ("guided", f0) in a.index else (
-            float(g["mean_gt"] - a.xs(f0, level="factor")["mean_gt"].iloc[0]), float("nan"))
-        vs_random.append(_call(sign * d_r, se, +1))
-        vs_unpruned.append(_call(sign * d_u, se_u if not math.isnan(se_u) else se, +1))
-        texts.append(f"f={f:g}: {g['mean_gt']:.2f} vs random {r['mean_gt']:.2f} ({vs_random[-1]}), "
-                     f"vs unpruned {d_u:+.2f} ({vs_unpruned[-1]})")
-    better = [c == "agrees" for c in vs_random]
-    worse = [c == "disagrees" for c in vs_random + vs_unpruned]
-    if all(better) and not any(worse):
-        call = "agrees"
-    elif any(better):
-        call = "partly"
-    elif any(worse):
-        call = "disagrees"
-    else:
-        call = "inconclusive"
-    ours = ("space mean ground truth, guided: " + "; ".join(texts)
-            + (" (random pruning with one pruning seed: its own spread is not in the standard error)"
-               if random_one_seed else ""))
-    return ours, call
+        d = float(g["mean_gt"] - unpruned["mean_gt"])
+        if "sd_gt" in unpruned and "n" in a.columns:
+            big_n, n = float(unpruned["n"]), float(g["n"])
+            se_random = float(unpruned["sd_gt"]) / math.sqrt(n) * math.sqrt(max(big_n - n, 0.0) / max(big_n - 1, 1.0))
+            sd_g = np.nan_to_num(g.get("mean_gt_std", 0.0))
+            se = math.sqrt(se_random ** 2 + sd_g ** 2 / max(g["seeds"], 1))
+        else:  # no spread of the space recorded: the supernet seeds' alone
+            d, se = _diff(agg, "guided", "mean_gt", f0, f) if ("guided", f0) in a.index else (d, float("nan"))
+        calls.append(_call(sign * d, se, +1))
+        texts.append(f"f={f:g}: {g['mean_gt']:.2f}, {d:+.2f} (se {se:.2f}) against random pruning's expectation "
+                     f"(the unpruned mean; the sweep's one random draw {r['mean_gt']:.2f}): {calls[-1]}")
+    call = verdicts.combine(calls) if calls else "inconclusive"
+    return "space mean ground truth, guided: " + "; ".join(texts), call
 
 
 def around_verdict(space_title: str, summary: pd.DataFrame, *, higher_is_better: bool = True) -> pd.DataFrame:

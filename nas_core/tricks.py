@@ -202,8 +202,9 @@ def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> Verdict:
     correlation with ground truth significantly (paired 95% interval of the change covers 0),
     and how each trick's change compares with a change of seed alone. The call combines the two:
     claim (2) is contradicted only by a trick whose paired interval excludes 0 *and* whose change
-    exceeds the change a new seed alone makes (where that row exists), and undecided when no
-    change is significant but the intervals are too wide to show small ones."""
+    exceeds twice the change a new seed alone makes (where that row exists); it is undecided when
+    the significant changes are all within that, or when none is significant but the intervals
+    are too wide to show small ones."""
     others = t.drop(index=t.index[0])
     if others.empty:
         return Verdict(f"**{title}{budget_label}.** Only the baseline was trained: nothing to compare.",
@@ -237,8 +238,17 @@ def verdict(title: str, t: pd.DataFrame, *, budget_label: str = "") -> Verdict:
         if any(i == SEED_ROW for i, _ in sig):
             parts.append("A new seed alone counts as significant: the bootstrap over architectures leaves out "
                          "the noise of training itself, so changes of that size are noise between supernets.")
-        beyond_seed = [i for i, r in sig if i != SEED_ROW and abs(r["d_corr_gt"]) > noise]
-        no_change = DISAGREES if beyond_seed else AGREES
+        # one reseed is one draw of the noise between two supernets: a trick's change counts
+        # against the claim only beyond twice it (about two standard deviations of that noise)
+        beyond_seed = [i for i, r in sig if i != SEED_ROW and abs(r["d_corr_gt"]) > 2 * noise]
+        if beyond_seed:
+            no_change = DISAGREES
+            if noise:
+                parts.append(f"Beyond twice the change of a reseed ({2 * noise:.2f}): {', '.join(beyond_seed)}.")
+        else:
+            no_change = INCONCLUSIVE
+            parts.append(f"Every significant change is within twice the change of a reseed ({2 * noise:.2f}): not "
+                         "decided.")
     if SEED_ROW in others.index:
         tricks = others.drop(index=SEED_ROW)
         bigger = [i for i, r in tricks.iterrows() if abs(r["d_corr_gt"]) > noise]
