@@ -725,10 +725,15 @@ def main(args) -> int:
     if args.json:
         import json
 
+        def records(df):  # not measured (NaN) -> null: strict JSON
+            return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                    for r in df.to_dict("records")]
+
         exp, total = report.experiment_table()
         Path(args.json).write_text(json.dumps({
             "profile": report.profile, "device": report.device, "batch_cap": report.batch_cap,
-            "memory_gib": report.memory_gib, "tasks": report.task_table().to_dict("records"),
-            "experiments": exp.to_dict("records"), "total_device_hours": total, "data": report.notes},
-            indent=2, default=str) + "\n")
+            "memory_gib": report.memory_gib, "tasks": records(report.task_table()),
+            "experiments": records(exp),
+            "total_device_hours": None if math.isnan(total) else total, "data": report.notes},
+            indent=2, default=str, allow_nan=False) + "\n")
     return 1 if report.failed() else 0

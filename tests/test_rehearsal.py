@@ -45,15 +45,18 @@ def test_absent_data_is_synthetic_and_a_size_that_does_not_fit_fails(tmp_path, m
     assert "does not fit 1e-09 GiB: needs about" in text
 
 
-def test_a_failing_task_names_its_error(monkeypatch, capsys):
+def test_a_failing_task_names_its_error(tmp_path, monkeypatch, capsys):
     import nas_core.training as training
 
     def broken(*a, **k):
         raise RuntimeError("shapes do not match")
 
     monkeypatch.setattr(training, "train_supernet", broken)
-    assert run_cli("weight_sharing_tutorial", "--profile", "smoke") == 1
+    out = tmp_path / "r.json"
+    assert run_cli("weight_sharing_tutorial", "--profile", "smoke", "--json", str(out)) == 1
     assert "RuntimeError: shapes do not match" in capsys.readouterr().out
+    figures = json.loads(out.read_text())  # strict JSON: what was not measured is null
+    assert figures["tasks"][0]["s/step"] is None and figures["total_device_hours"] is None
 
 
 def test_paper_plans_count_the_budgets(tmp_path, monkeypatch):
