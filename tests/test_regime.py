@@ -53,3 +53,17 @@ def test_unfinished_checkpoints_are_kept_and_restored(roots, monkeypatch):
 def test_run_refuses_a_non_positive_time():
     with pytest.raises(ValueError, match="hours must be positive"):
         regime.run((), hours=0)
+
+
+def test_run_stops_on_time_and_keeps_the_checkpoint(roots):
+    import time
+
+    rung = regime.Rung("nb201", 400)  # smoke: 4 steps an epoch, far longer than the time given
+    t0 = time.time()
+    assert regime.run((rung,), hours=15 / 3600, workers=2, profile="smoke", log=lambda *_: None) == []
+    assert time.time() - t0 < 75  # the workers were stopped, not waited for
+    # whatever the stopped worker had checkpointed is kept (none if it was stopped before its first
+    # epoch ended, as on a loaded machine)
+    kept = sorted(p.name for p in regime.unfinished_dir().glob("*.pt"))
+    assert kept == sorted(p.name for p in (roots / "runs" / "supernets").glob("*.pt"))
+    assert set(kept) <= {f"{study.supernet_checkpoint_name(**rung.call('smoke'))}.pt"}
