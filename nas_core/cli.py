@@ -10,8 +10,10 @@ import argparse
 import ast
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +42,47 @@ WORKERS_HELP = "processes computing missing supernet results, one torch thread e
 
 
 class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2, before any compute."""
+    """Bad input: reported as one line, exit code 2, before any compute. Lines after the first
+    (how to get missing data, say) are printed below it, indented."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken as Ctrl-C: papermill shuts its kernel down, worker pools stop their workers."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+# Paths the kernels (which run in notebooks/) and workers read from the environment: resolved
+# once against the directory the command was started in.
+PATH_ENVS = ("NAS_CORE_DATA", "NAS_CORE_RESULTS", "NAS_CORE_RUNS")
+SMOKE_ROOT = REPO / "runs" / "smoke"  # smoke results never land beside the committed ones
+
+
+def resolve_paths() -> None:
+    """Make ``$NAS_CORE_DATA`` / ``_RESULTS`` / ``_RUNS`` absolute (relative to the working
+    directory); the data root defaults to ``./data`` of the working directory, as in data.py."""
+    from .data import ENV_ROOT, data_root
+
+    for name in PATH_ENVS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            os.environ[name] = str(Path(value).expanduser().resolve())
+    if not os.environ.get(ENV_ROOT):
+        os.environ[ENV_ROOT] = str(data_root().resolve())
+
+
+def use_smoke_root(profile: str, say: bool = True) -> None:
+    """Smoke-profile results and checkpoints go to ``runs/smoke/`` (ignored by git) unless
+    ``$NAS_CORE_RESULTS`` / ``$NAS_CORE_RUNS`` choose a root: never beside the committed ones."""
+    if profile != "smoke":
+        return
+    for name, sub in (("NAS_CORE_RESULTS", "results"), ("NAS_CORE_RUNS", "runs")):
+        if not os.environ.get(name, "").strip():
+            os.environ[name] = str(SMOKE_ROOT / sub)
+            if say:
+                print(f"nas-study: smoke profile: {name}={os.environ[name]} (set {name} to choose)", file=sys.stderr)
 
 
 def notebook_path(experiment: str) -> Path:
@@ -76,11 +118,15 @@ def parse_overrides(pairs: list[str], declared: dict[str, dict]) -> dict:
 
 
 def coerce(key: str, raw: str, default):
-    """Parse `raw` as the type of `default`; budgets (non-negative defaults) stay non-negative."""
+    """Parse `raw` as the type of `default`; budgets (non-negative defaults) stay non-negative.
+    A parameter whose default is None takes any literal (text that is none stays text): its
+    rule in ``nas_core.parameters`` says what it must be."""
     want = type(default)
     try:
         value = raw if want is str else ast.literal_eval(raw)
     except (ValueError, SyntaxError):
+        if default is None:
+            return raw
         raise UsageError(f"parameter {key}: cannot read {raw!r} as {want.__name__}") from None
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -103,17 +149,25 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def check_data(profile: str) -> None:
-    """Fail before any compute when the data a profile needs is absent."""
+def check_data(profile: str, spaces=None) -> None:
+    """Fail before any compute when data a run reads is absent or damaged: the datasets of
+    ``spaces`` (default: every space) at ``profile``, the 200-epoch NAS-Bench-201 table when
+    NAS-Bench-201 is among them, and the 12-epoch table where it is present (the chapters
+    that read it say so where it is absent)."""
     from . import data
     from .spaces import SPACE_NAMES, get_space
 
-    datasets = {get_space(s).config(profile)["dataset"] for s in SPACE_NAMES}
-    for name in sorted(datasets):
+    spaces = list(SPACE_NAMES if spaces is None else spaces)
+    needed = sorted({get_space(s).config(profile)["dataset"] for s in spaces})
+    if "nb201" in spaces:
+        needed.append("nb201-200ep")
+        if (data.data_root() / data.NB201_FILES["12ep"][0]).exists():
+            needed.append("nb201-12ep")
+    for name in needed:
         try:
             data.check_available(name)
         except (data.DataNotFound, data.DataCorrupt) as e:
-            raise UsageError(str(e).splitlines()[0] + " (see the error for how to get it)") from None
+            raise UsageError(str(e)) from None
 
 
 def check_profile(profile: str) -> None:
@@ -171,18 +225,51 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def check_run(experiment: str, profile: str, overrides: dict, declared: dict) -> str:
+    """Everything a run of ``experiment`` is checked for before its kernel starts (the same
+    for ``--dry-run``): the profile (``-p profile=...`` included), every parameter's value by
+    the chapter's rules, the data it reads. Returns the profile the run uses."""
+    from . import parameters
+
+    profile = overrides.get("profile", profile)
+    check_profile(profile)
+    values = {name: d["default"] for name, d in declared.items()}
+    values.update(overrides, profile=profile)
+    if experiment in parameters.RULES:
+        try:
+            parameters.check(experiment, values)
+        except parameters.ParameterError as e:
+            raise UsageError(str(e)) from None
+    check_data(profile, parameters.spaces_used(experiment, values))
+    return profile
+
+
+def _failed(name: str, e: Exception, out: Path) -> str:
+    """One line for a notebook that raised: where, what, and where its traceback is."""
+    where = f" in cell {e.exec_count}" if getattr(e, "exec_count", None) else ""
+    what = f"{getattr(e, 'ename', type(e).__name__)}: {str(getattr(e, 'evalue', e)).splitlines()[0]}"
+    return f"nas-study: {name} failed{where}: {what} (traceback in {out})"
+
+
 def cmd_run(args) -> int:
+    from papermill.exceptions import PapermillExecutionError
+
     path = notebook_path(args.experiment)
-    check_profile(args.profile)
     declared = notebook_parameters(path)
     overrides = parse_overrides(args.param or [], declared)
+    profile = check_run(args.experiment, args.profile, overrides, declared)
+    overrides.pop("profile", None)
     set_workers(args.workers)
     if args.dry_run:
-        print(json.dumps({"experiment": args.experiment, "profile": args.profile, **overrides}))
+        print(json.dumps({"experiment": args.experiment, "profile": profile, **overrides}))
         return EXIT_OK
-    check_data(args.profile)
+    use_smoke_root(profile)
     t0 = time.time()
-    out = run_experiment(args.experiment, args.profile, overrides, Path(args.output_dir))
+    try:
+        out = run_experiment(args.experiment, profile, overrides, Path(args.output_dir))
+    except PapermillExecutionError as e:
+        print(_failed(args.experiment, e, Path(args.output_dir) / f"{args.experiment}.ipynb"), file=sys.stderr)
+        return EXIT_FAILED
     print(f"{args.experiment}: done in {time.time() - t0:.0f} s -> {out}")
     return EXIT_OK
 
@@ -194,6 +281,7 @@ def cmd_book(args) -> int:
     check_profile(args.profile)
     set_workers(args.workers)
     check_data(args.profile)
+    use_smoke_root(args.profile)
     if args.cached_only:
         os.environ[CACHED_ONLY_ENV] = "1"  # papermill's kernels inherit it
     names = [n for n in EXPERIMENTS if (NOTEBOOKS / f"{n}.ipynb").exists()]
@@ -204,6 +292,9 @@ def cmd_book(args) -> int:
             run_experiment(name, args.profile, {})
         except Exception as e:  # papermill's error names the kernel's exception
             if not (args.cached_only and getattr(e, "ename", "") == "ResultMissing"):
+                if hasattr(e, "ename"):  # papermill's: the chapter raised
+                    print(_failed(name, e, EXECUTED / f"{name}.ipynb"), file=sys.stderr)
+                    return EXIT_FAILED
                 raise
             bookgen.write_placeholder(name, args.profile, str(getattr(e, "evalue", e)), EXECUTED)
             print(f"[{i}/{len(names)}] {name}: results not stored yet, placeholder chapter", flush=True)
@@ -221,13 +312,22 @@ def cmd_book(args) -> int:
 def cmd_gt(args) -> int:
     from .groundtruth import main as gt_main
 
+    use_smoke_root(args.profile, say=False)  # its summary names the table it wrote
     return gt_main(args)
 
 
 def cmd_provenance(args) -> int:
-    from .store import read_provenance
+    from .store import StoreError, checkpoint_summary, read_provenance
 
-    print(json.dumps(read_provenance(args.result), indent=2, sort_keys=True))
+    path = Path(args.result)
+    if not path.exists() and not path.with_suffix(".json").exists():
+        raise UsageError(f"no such file {path}; give the path of a result CSV or JSON (results/...) "
+                         "or of a checkpoint (runs/...pt)")
+    try:
+        meta = checkpoint_summary(path) if path.suffix == ".pt" else read_provenance(path)
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    print(json.dumps(meta, indent=2, sort_keys=True, default=str))
     return EXIT_OK
 
 
@@ -274,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_gt)
 
     s = sub.add_parser("provenance", help="how a committed result was made")
-    s.add_argument("result", help="path of a result CSV or JSON under results/")
+    s.add_argument("result", help="path of a result CSV or JSON under results/, or of a checkpoint under runs/")
     s.set_defaults(fn=cmd_provenance)
 
     rehearsal.add_parser(sub)  # `rehearse`: its arguments and its command live in nas_core.rehearsal
@@ -286,15 +386,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        resolve_paths()
         return args.fn(args)
     except UsageError as e:
-        print(f"nas-study: error: {e}", file=sys.stderr)
+        first, *rest = str(e).splitlines() or [""]
+        print("\n".join([f"nas-study: error: {first}", *(f"  {line.strip()}" for line in rest)]), file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("nas-study: interrupted; finished work is saved and resumes on the next run", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        how = "terminated" if isinstance(e, Terminated) else "interrupted"
+        print(f"nas-study: {how}; finished work is saved and resumes on the next run", file=sys.stderr)
+        return 128 + signal.SIGTERM if isinstance(e, Terminated) else 130
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m nas_core.cli: run the imported module, whose UsageError the others raise
+    from nas_core.cli import main as _main
+
+    sys.exit(_main())

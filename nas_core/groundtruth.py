@@ -176,13 +176,16 @@ def _check_log(out_path: Path, setup: dict) -> pd.DataFrame | None:
     """The rows already in the log (None if there is none); refuses another configuration's log."""
     if not out_path.exists() or out_path.stat().st_size == 0:
         return None
-    from .store import AppendLog
+    from .store import AppendLog, StoreError
 
     log = AppendLog(out_path, _header(out_path))  # drops a row cut by a kill
     missing = set(COLUMNS) - set(log.columns)
     if missing:
         raise GroundTruthError(f"{out_path} is not a ground-truth log: columns {sorted(missing)} are missing")
-    rows = log.rows()
+    try:
+        rows = log.rows()
+    except StoreError as e:  # a damaged line: named, before anything is trained
+        raise GroundTruthError(str(e)) from None
     other = sorted({r["config_hash"] for r in rows} - {setup["config_hash"]})
     if other:
         diff = ""
@@ -231,7 +234,7 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     from .store import exclusive
 
     space = get_space(space_name)
-    arch_strs = [str(a) if not isinstance(a, str) else str(space.parse(a)) for a in archs]
+    arch_strs = [str(_valid_arch(space, a, i)) for i, a in enumerate(archs)]
     seeds = [int(s) for s in seeds]
     if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds}")
@@ -248,6 +251,17 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     if done_df is None:  # nothing asked for, nothing built
         return pd.DataFrame(columns=list(COLUMNS))
     return _select(done_df, wanted)
+
+
+def _valid_arch(space, arch, i: int):
+    """``arch`` (or its string) as an architecture of ``space``, refused before any training
+    when it lies outside the space (a disconnected NAS-Bench-201 cell, say)."""
+    try:
+        a = space.parse(arch) if isinstance(arch, str) else arch
+        space.validate(a)
+    except InvalidArchitecture as e:
+        raise GroundTruthError(f"architecture {i} of the list is not in {space.name}: {e}") from None
+    return a
 
 
 def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress, command):
@@ -272,6 +286,22 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
         n_local = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         has_header = out_path.exists() and out_path.stat().st_size > 0
         log = [AppendLog(out_path, _header(out_path))] if has_header else []
+        # Each builder run (a "chunk", finished or interrupted) is recorded: a table built over
+        # several sessions says which code versions and machines made which runs. It is written
+        # when the run starts and after every row, so a SIGKILLed chunk is on record too.
+        chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
+        chunk.update(runs_added=0, runs_planned=len(todo), wall_time_s=0.0,
+                     workers=workers if ray_address else n_local, ray_address=ray_address, command=command,
+                     finished=False)
+        side_meta = json.loads(side.read_text())
+        side_meta.setdefault("command", command)  # tables begun before commands were recorded
+        side_meta["chunks"] = side_meta.get("chunks", []) + [chunk]
+
+        def save_chunk(**changes):
+            chunk.update(changes, runs_added=added[0], wall_time_s=round(time.time() - t0, 1))
+            _write_json(side, side_meta)
+
+        save_chunk()
 
         def record(row):
             if not log:  # the first result fixes the columns: the standard ones, then extra metrics
@@ -279,6 +309,7 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
                 log.append(AppendLog(out_path, list(COLUMNS) + extra))
             log[0].append({k: v for k, v in row.items() if k in log[0].columns})
             added[0] += 1
+            save_chunk()
             bar.update(1)
 
         bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), unit="run", disable=not progress,
@@ -292,16 +323,7 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
                 _run_pool(setup, todo, n_local, record)
         finally:
             bar.close()
-            # Each builder run (a "chunk", finished or interrupted) is recorded: a table built over
-            # several sessions says which code versions and machines made which runs.
-            chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
-            chunk.update(runs_added=added[0], runs_planned=len(todo), wall_time_s=round(time.time() - t0, 1),
-                         workers=workers if ray_address else n_local,
-                         ray_address=ray_address, command=command)
-            side_meta = json.loads(side.read_text())
-            side_meta.setdefault("command", command)  # tables begun before commands were recorded
-            side_meta["chunks"] = side_meta.get("chunks", []) + [chunk]
-            _write_json(side, side_meta)
+            save_chunk(finished=True)
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -593,13 +615,15 @@ def main(args) -> int:
         space = get_space(args.space)
     except ImportError as e:
         raise UsageError(f"space {args.space!r} is not available: {e}") from None
+    if args.n_archs is not None and args.n_archs > space.size():
+        raise UsageError(f"--n-archs {args.n_archs}: {space.title} has {space.size():,} architectures")
     dataset = space.config(args.profile)["dataset"]
     from . import data
 
     try:
         data.check_available(dataset)
     except (data.DataNotFound, data.DataCorrupt) as e:
-        raise UsageError(str(e).splitlines()[0]) from None
+        raise UsageError(str(e)) from None  # its first line says what is missing, the others how to get it
 
     from . import study
 

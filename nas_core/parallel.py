@@ -63,7 +63,8 @@ def imap_workers(task: Callable, items: Iterable, workers: int, *, initializer: 
     worker killed at any moment cannot leave the others or this process waiting. Leaving early
     (an exception in a task or here, SIGTERM, Ctrl-C, a deadline) stops every worker: it is
     sent SIGTERM (a training saves its checkpoint and exits) and killed if it is still running
-    ``STOP_GRACE_S`` later. A worker whose parent dies, even by SIGKILL, stops the same way.
+    ``STOP_GRACE_S`` later. A worker whose parent dies, even by SIGKILL, is killed with it
+    (its last checkpoint, saved every epoch, stays; a resumed run goes on from there).
     """
     ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools or locks
     pending = iter(items)
@@ -147,7 +148,7 @@ def _stop(procs, *, terminate: bool) -> None:
 def _worker_main(conn, parent_pid: int, task: Callable, initializer: Callable | None, initargs: tuple) -> None:
     """A worker: run ``task`` on each item received until told to stop or the parent is gone."""
     signal.signal(signal.SIGTERM, _raise_terminated)  # unwinds, so atomic writes remove their temporary file
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    _die_with_parent(parent_pid)
     failed = None
     if initializer is not None:
         try:
@@ -176,8 +177,24 @@ def _worker_main(conn, parent_pid: int, task: Callable, initializer: Callable | 
             conn.send((False, RuntimeError(f"the worker's reply cannot be sent: {e!r}"), reply[2]))
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker when its parent dies without stopping it (a SIGKILLed command, a kernel
+    that exits with it): on Linux the kernel kills it at once (PR_SET_PDEATHSIG, which needs no
+    Python code to run in a worker busy in C); elsewhere a thread polls for the parent."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        ok = False
+    if os.getppid() != parent_pid:  # died before the request took effect
+        os._exit(128 + signal.SIGKILL)
+    if not ok:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
 def _watch_parent(parent_pid: int) -> None:
-    """Stop this worker once its parent has died (a SIGKILLed command, a crashed kernel)."""
     while os.getppid() == parent_pid:
         time.sleep(PARENT_POLL_S)
     os.kill(os.getpid(), signal.SIGTERM)  # as if stopped: a training saves its checkpoint

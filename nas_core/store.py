@@ -172,14 +172,50 @@ EXTRA_ATTR = "provenance_extra"  # ``df.attrs[EXTRA_ATTR]``: a dict that get_or_
 
 # ---------------------------------------------------------------- atomic writes
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: files get the mode a plain open() would give them, not mkstemp's 0600
+_HOST = platform.node().replace(".", "_") or "host"
+
+
+def _temp_prefix(path: Path, pid: int | None = None) -> str:
+    # names the writer, so that one killed mid-write (SIGKILL) can be told from one writing now
+    return f".{path.name}.{_HOST}.{os.getpid() if pid is None else pid}."
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temporary files of ``path`` left by writers on this host that no longer run."""
+    head = f".{path.name}.{_HOST}."
+    for tmp in path.parent.glob(f"{glob_escape(head)}*.tmp"):
+        pid = tmp.name[len(head):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def atomic_write(path, write: Callable[[Any], None]) -> None:
     """Call ``write(f)`` on a temporary binary file beside ``path``, fsync, then rename
-    over ``path``: readers see the old file or the whole new one, never a part."""
+    over ``path``: readers see the old file or the whole new one, never a part. The file
+    gets the umask's mode; temporary files of killed writers of ``path`` are removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -337,6 +373,9 @@ class ResultStore:
                 if self.meta(experiment, name).get("key") == self.key(experiment, params):
                     return self.load(experiment, name, params)
             except StoreError as e:  # corrupt: recompute, but say so
+                if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
+                    raise StoreError(f"stored result {experiment}/{name} is unusable and only stored results "
+                                     f"may be used: {e}") from None
                 warnings.warn(f"recomputing: {e}", stacklevel=2)
         return None
 
@@ -453,16 +492,34 @@ class AppendLog:
         finally:
             os.close(fd)
 
+    def _complete(self) -> bytes:
+        data = self.path.read_bytes()
+        return data[:data.rfind(b"\n") + 1]  # a row being written now is left out
+
+    def _records(self, data: bytes) -> list[dict[str, str]]:
+        """Rows as dicts of strings; a row without exactly the header's fields is damage
+        (a line cut or edited by hand), refused with its line number."""
+        reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace")))
+        next(reader, None)
+        out = []
+        for values in reader:
+            if len(values) != len(self.columns):
+                raise StoreError(
+                    f"{self.path}:{reader.line_num}: a damaged row ({len(values)} of {len(self.columns)} fields: "
+                    f"{','.join(values)[:60]!r}); restore the file (git checkout -- {self.path} for a committed "
+                    "one) or delete that line, and its run is computed again")
+            out.append(dict(zip(self.columns, values)))
+        return out
+
     def rows(self) -> list[dict[str, str]]:
         """Complete rows as dicts of strings (a row being written now is ignored)."""
-        data = self.path.read_bytes()
-        data = data[:data.rfind(b"\n") + 1]
-        return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+        return self._records(self._complete())
 
     def frame(self) -> pd.DataFrame:
         """Complete rows as a typed DataFrame."""
-        data = self.path.read_bytes()
-        return _read_csv_bytes(data[:data.rfind(b"\n") + 1])
+        data = self._complete()
+        self._records(data)
+        return _read_csv_bytes(data)
 
     def done_keys(self, key_column: str) -> set[str]:
         if key_column not in self.columns:
@@ -505,10 +562,32 @@ def save_checkpoint(path, state: Mapping[str, Any]) -> None:
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
-    """``torch.load(weights_only=True)``: never runs code from the file."""
+    """``torch.load(weights_only=True)``: never runs code from the file. A truncated or damaged
+    file, or one holding anything but tensors and plain values, raises ``StoreError``."""
+    import pickle
+    import zipfile
+
     import torch
 
-    return torch.load(Path(path), map_location=map_location, weights_only=True)
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StoreError(f"{path} is not a loadable checkpoint (truncated, damaged, or holding code: {first[:200]}); "
+                         "delete it and its training starts again") from None
+
+
+def checkpoint_summary(path) -> dict:
+    """What a checkpoint holds, for ``nas-study provenance``: its plain top-level values and the
+    names of the others (tensors, nested state)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no checkpoint {path}")
+    state = load_checkpoint(path)
+    plain = {k: v for k, v in state.items() if isinstance(v, _PLAIN)}
+    return {"checkpoint": str(path), "bytes": path.stat().st_size, **plain,
+            "other_entries": sorted(str(k) for k in state if k not in plain)}
 
 
 def rng_state() -> dict:
@@ -544,5 +623,5 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 __all__ = ["StoreError", "ResultStore", "AppendLog", "provenance", "read_provenance", "canonical_json", "result_key",
-           "atomic_write", "atomic_write_bytes", "save_checkpoint", "load_checkpoint", "rng_state",
+           "atomic_write", "atomic_write_bytes", "save_checkpoint", "load_checkpoint", "checkpoint_summary", "rng_state",
            "set_rng_state"]

@@ -147,6 +147,8 @@ def supernet_scores(
 
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if n_archs is not None and n_archs < 1:  # refused before training, not stored as an empty table
+        raise ValueError(f"n_archs must be >= 1 (architectures to score), got {n_archs}")
     space = get_space(space_name)
     b = budget(space_name, profile)
     name, params, cfg, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, paths, n_archs,

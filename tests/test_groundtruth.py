@@ -325,7 +325,10 @@ def test_cli_bad_input_exit_2_before_compute(args, message, monkeypatch, capsys)
 def test_cli_missing_data_exit_2(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("NAS_CORE_DATA", str(tmp_path))  # empty root
     assert cli.main(["gt", "nb201", "--profile", "smoke", "--n-archs", "2"]) == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    first, *how = capsys.readouterr().err.strip().splitlines()
+    assert first.startswith("nas-study: error: cifar10-4k: missing")  # what is wrong, in one line,
+    assert how and all(line.startswith("  ") for line in how)  # then how to get it, indented
+    assert any("official source" in line for line in how)
 
 
 def test_end_to_end_real_training(tmp_path, monkeypatch, capsys):
