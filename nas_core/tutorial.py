@@ -145,6 +145,16 @@ def prepare(profile: str, epochs: int, seeds: Sequence[int], n_archs: int, *, bn
     return compute_missing(jobs, workers=workers)
 
 
+def rung(lad: pd.DataFrame, epochs: int) -> pd.Series:
+    """One rung of a ``ladder`` as architecture -> score (empty if that rung is not stored)."""
+    return lad[lad["epochs"] == epochs].set_index("arch")["score"]
+
+
+def first_cells(lad: pd.DataFrame, profile: str, n_archs: int) -> pd.DataFrame:
+    """The rows of a ``ladder`` (or any scores) for the first ``n_archs`` cells of the sample."""
+    return lad[lad["arch"].isin([str(a) for a in study.eval_sample(SPACE, profile, n_archs)])]
+
+
 def ladder(profile: str, n_archs: int | None = None) -> pd.DataFrame:
     """The study's seed-0 supernets along the profile's epoch ladder (columns arch, score, epochs),
     on the first ``n_archs`` of the sample (all of it by default). Other profiles than ``smoke``
@@ -161,10 +171,7 @@ def ladder(profile: str, n_archs: int | None = None) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["arch", "score", "epochs", "seed", "strategy"])
     out = pd.concat(parts, ignore_index=True)
-    if n_archs is not None:
-        first = [str(a) for a in study.eval_sample(SPACE, profile, n_archs)]
-        out = out[out["arch"].isin(first)]
-    return out
+    return out if n_archs is None else first_cells(out, profile, n_archs)
 
 
 def reference_supernets(profile: str, epochs: int, seeds: Sequence[int] = (0, 1)) -> dict[int, pd.Series]:
@@ -232,10 +239,19 @@ def seed_spread(table: pd.DataFrame) -> dict:
     per_seed = table[table.index.str.startswith("seed ")]
     rho = per_seed["spearman"].astype(float)
     verdicts = [verdict(lo, hi) for lo, hi in zip(per_seed["ci_low"].astype(float), per_seed["ci_high"].astype(float))]
-    common = max(set(verdicts), key=verdicts.count)
+    common = max(verdicts, key=verdicts.count)  # ties: the first seed's (sets would order by hash)
     return {"n_seeds": len(rho), "mean": float(rho.mean()), "sd": float(rho.std(ddof=1)) if len(rho) > 1 else 0.0,
             "min": float(rho.min()), "max": float(rho.max()), "verdicts": verdicts, "common": common,
             "n_common": verdicts.count(common)}
+
+
+def verdicts_text(spread: Mapping) -> str:
+    """``all 3 seeds say **positive**``, or each verdict with its count where the seeds differ."""
+    n = spread["n_seeds"]
+    if spread["n_common"] == n:
+        return f"all {n} seeds say **{spread['common']}**" if n > 1 else f"the one seed says **{spread['common']}**"
+    counts = {v: spread["verdicts"].count(v) for v in spread["verdicts"]}  # in seed order
+    return "the seeds' verdicts differ: " + ", ".join(f"**{v}** ({k} of {n})" for v, k in counts.items())
 
 
 def mutual_agreement(scores: pd.DataFrame) -> float:
@@ -510,8 +526,7 @@ def ranking_sentence(table: pd.DataFrame, *, epochs: int, truth_label: str) -> s
             f"({truth_label}) with Spearman {per} (95% bootstrap intervals over architectures). ")
     if s["n_seeds"] > 1:
         text += (f"Over the {s['n_seeds']} seeds: mean {_n(s['mean'])}, sd {_n(s['sd'])}, range {_n(s['min'])} to "
-                 f"{_n(s['max'])}; {s['n_common']} of {s['n_seeds']} seeds give the same verdict, "
-                 f"**{s['common']}**. ")
+                 f"{_n(s['max'])}; {verdicts_text(s)}. ")
         if "mean of the seeds' scores" in table.index:
             m = table.loc["mean of the seeds' scores"]
             text += (f"Averaging the seeds' scores gives {_n(m['spearman'])} [{_n(m['ci_low'])}, {_n(m['ci_high'])}], "
@@ -530,30 +545,48 @@ def contrast(reference: Mapping[int, pd.Series], short: pd.Series, gt: pd.Series
     return paired_delta_ci(next(iter(reference.values())), short, gt, n_boot=n_boot)
 
 
+def stored_contrast(reference: Mapping[int, pd.Series], stored_short: pd.Series, gt: pd.Series, *,
+                    n_boot: int = 1000) -> tuple[float, float, float, int] | None:
+    """``contrast`` against the study's stored short supernet on every cell both scored, and how
+    many cells that is; None without a well-trained supernet or a stored short one."""
+    if not reference or not len(stored_short):
+        return None
+    n = len(analysis.align(next(iter(reference.values())), stored_short)[0])
+    return (*contrast(reference, stored_short, gt, n_boot=n_boot), n)
+
+
+def _difference(d: float, lo: float, hi: float) -> str:
+    return (f"{_n(d)} (paired 95% interval {_n(lo)} to {_n(hi)}: "
+            + ("a clear improvement)" if lo > 0 else "a clear loss)" if hi < 0 else "not distinguishable from 0)"))
+
+
 def contrast_sentence(short: pd.Series, reference: Mapping[int, pd.Series], gt: pd.Series, *, epochs: int,
-                      reference_epochs: int, n_boot: int = 1000) -> str:
+                      reference_epochs: int, stored: tuple[float, float, float, int] | None = None,
+                      n_boot: int = 1000) -> str:
     """The well-trained supernets against the short ones: on the short ones' architectures
-    (paired interval of the difference) and on their whole sample."""
+    (paired interval of the difference), on the whole sample, and, with ``stored`` (a
+    ``stored_contrast``), against the study's stored short supernet on the whole sample."""
     if not reference:
         return (f"No {reference_epochs}-epoch supernet of this profile is stored; compute it with "
                 f"`nas-study run performance_vs_epochs` to see the contrast.")
-    first = next(iter(reference.values()))
     d, lo, hi = contrast(reference, short, gt, n_boot=n_boot)
-    same = analysis.align(first, short)[0]
-    text = (f"On the same {len(same)} architectures the {reference_epochs}-epoch supernet ranks with Spearman "
-            f"{_n(d + metrics.spearman(*analysis.align(short, gt)))}, {_n(d, 2)} more than the mean of the "
-            f"{epochs}-epoch ones (paired 95% interval {_n(lo)} to {_n(hi)}: ")
-    text += ("a clear improvement). " if lo > 0 else "a significant loss). " if hi < 0 else
-             "not distinguishable on so few architectures). ")
+    n_same = len(analysis.align(next(iter(reference.values())), short)[0])
+    text = (f"On the same {n_same} architectures the {reference_epochs}-epoch supernet "
+            f"({reference_epochs / epochs:g}x the training) ranks with Spearman "
+            f"{_n(d + metrics.spearman(*analysis.align(short, gt)))}, more than the mean of the {epochs}-epoch ones by "
+            f"{_difference(d, lo, hi)}. ")
     parts = []
     for seed, ref in reference.items():
         r = analysis.correlation_summary(ref, gt, n_boot=n_boot)
         parts.append(f"seed {seed}: {_n(r['spearman'])} [{_n(r['ci_low'])}, {_n(r['ci_high'])}] on {r['n']}")
-    text += (f"On all the architectures with ground truth: {'; '.join(parts)} "
-             f"({reference_epochs // epochs}x the training of the short supernets).")
+    text += f"On all the architectures with ground truth: {'; '.join(parts)}."
     if len(reference) > 1:
         a, b = list(reference.values())[:2]
         text += f" Two seeds of it agree with each other at {_n(metrics.spearman(*analysis.align(a, b)))}."
+    if stored is not None:
+        sd, slo, shi, n_all = stored
+        text += (f" Against the study's stored seed-0 supernet of {epochs} epochs, paired on all {n_all}: higher by "
+                 f"{_difference(sd, slo, shi)}.")
     return text
 
 
@@ -664,6 +697,14 @@ def ensemble_sentence(curve: pd.DataFrame, mutual: float, single: float) -> str:
     return text
 
 
+def timing_sentence(total_s: float, computed: int, compute_s: float) -> str:
+    """What this run cost: the results it computed, or that it only loaded stored ones."""
+    if not computed:
+        return f"Every result was already stored: this run only loaded them and took {total_s:.0f} s."
+    return (f"This run took {total_s:.0f} s, {compute_s:.0f} s of it computing {_count(computed, 'result')} in "
+            "worker processes; a second run loads them in seconds.")
+
+
 def paper_sentence() -> str:
     """The paper's own NAS-Bench-201 correlations along its epoch ladder (Figure 14), labelled."""
     ref = paper.correlation_vs_epochs(SPACE)
@@ -672,29 +713,41 @@ def paper_sentence() -> str:
 
 
 def closing_note(table: pd.DataFrame, *, epochs: int, reference_epochs: int,
-                 contrast: tuple[float, float, float] | None) -> str:
-    """How stable the run's story is across its seeds, in numbers; ``contrast`` is the paired
-    (difference, low, high) of the well-trained supernet's Spearman minus the short ones'."""
+                 contrast: tuple[float, float, float] | None,
+                 stored_contrast: tuple[float, float, float, int] | None = None) -> str:
+    """How stable the run's story is across its seeds, in numbers. ``contrast``: the paired
+    (difference, low, high) of the well-trained supernet's Spearman minus the short ones' on the
+    run's cells; ``stored_contrast``: the same against the study's stored short supernet on all
+    its ``n`` cells, (difference, low, high, n)."""
     s = seed_spread(table)
     text = (f"**How stable is this?** Over {_count(s['n_seeds'], 'seed')} of {_count(epochs, 'epoch')}, Spearman "
             f"with the like-for-like ground truth had mean {_n(s['mean'])} and ranged from {_n(s['min'])} to "
-            f"{_n(s['max'])} (sd {_n(s['sd'])}); {s['n_common']} of {s['n_seeds']} said **{s['common']}**. ")
+            f"{_n(s['max'])} (sd {_n(s['sd'])}); {verdicts_text(s)}. ")
     if contrast is None:
         return text + f"No {reference_epochs}-epoch supernet is stored to contrast with."
     d, lo, hi = contrast
-    text += (f"The {reference_epochs}-epoch supernet ranked the same cells {_n(d)} higher than the mean of the short "
-             f"ones (paired 95% interval {_n(lo)} to {_n(hi)}). ")
+    n = int(table["n"].iloc[0])
+    text += f"The {reference_epochs}-epoch supernet ranked this run's {n} cells higher by {_difference(d, lo, hi)}"
+    clear_stored = False
+    if stored_contrast is not None:
+        sd, slo, shi, sn = stored_contrast
+        clear_stored = slo > 0
+        text += (f", and all {sn} cells of the study higher than its stored {epochs}-epoch one by "
+                 f"{_difference(sd, slo, shi)}")
+    text += ". "
     unanimous = s["n_common"] == s["n_seeds"] and s["n_seeds"] > 1
-    if unanimous and lo > 0:
-        text += (f"Both parts of the story held on this run: every seed gave the same verdict about the short "
-                 f"supernets, and the long-trained one ranked clearly better. That pattern, not the second digit, is "
-                 "what a re-run on another machine should reproduce.")
-    elif lo > 0:
-        text += ("The long-trained supernet ranked clearly better, but the seeds of the short ones disagreed about "
-                 "their verdict: one seed would have told a different story.")
+    where = ("on this run's cells" if lo > 0 else f"on the study's {stored_contrast[3]} cells, while this run's "
+             f"{n} were too few to show it" if clear_stored else "")
+    if unanimous and where:
+        text += (f"Both parts of the story held: every seed gave the same verdict about the short supernets, and "
+                 f"the long-trained one ranked clearly better ({where}). That pattern, not the second digit, is what "
+                 "a re-run on another machine should reproduce.")
+    elif where:
+        text += (f"The long-trained supernet ranked clearly better ({where}), but the seeds of the short ones "
+                 "disagreed about their verdict: one seed alone could have told another story.")
     else:
-        text += ("On these cells the long-trained supernet is not clearly better: look at the intervals before "
-                 "concluding, or rank more cells (exercise 2).")
+        text += ("The long-trained supernet is not clearly better here: look at the intervals before concluding, "
+                 "or rank more cells (exercise 2).")
     return text
 
 
@@ -783,8 +836,8 @@ def draw_skeleton(ax, N: int):
         ax.add_patch(FancyBboxPatch((i * step, 0), 1.0, 0.6, boxstyle="round,pad=0.05", fc=colour, ec="black"))
         ax.text(i * step + 0.5, 0.3, b, ha="center", va="center", fontsize=8)
         if i:
-            ax.annotate("", xy=(i * step - 0.07, 0.3), xytext=((i - 1) * step + 1.07, 0.3),
-                        arrowprops=dict(arrowstyle="->", lw=1.2))
+            ax.add_patch(FancyArrowPatch(((i - 1) * step + 1.07, 0.3), (i * step - 0.07, 0.3), arrowstyle="-|>",
+                                         mutation_scale=10, lw=1.2, color="black"))
     ax.set_xlim(-0.2, len(blocks) * step)
     ax.set_ylim(-0.3, 0.9)
     ax.axis("off")
@@ -880,7 +933,7 @@ def draw_scatter(ax, pred: pd.Series, gt: pd.Series, *, xlabel: str, ylabel: str
 def draw_ladder(ax, summary: pd.DataFrame, *, marks: Mapping[str, tuple[float, float]] = ()):
     """Spearman (with interval) along the stored ladder; ``marks``: label -> (epochs, spearman)."""
     s = summary.sort_values("epochs")
-    ax.plot(s["epochs"], s["spearman"], marker="o", label="stored seed-0 supernets")
+    ax.plot(s["epochs"], s["spearman"], marker="o", label=f"stored seed-0 supernets, {int(s['n'].max())} cells")
     ax.fill_between(s["epochs"].astype(float), s["ci_low"].astype(float), s["ci_high"].astype(float), alpha=0.2)
     for label, (e, v) in dict(marks).items():
         ax.plot([e], [v], marker="*", markersize=12, linestyle="none", label=label)

@@ -62,7 +62,7 @@ def test_ranking_sentence_says_what_the_intervals_say():
     for sign, word in ((1.0, "positive"), (-1.0, "negative")):
         table = tutorial.ranking_table(_scores(gt, 0.3, sign=sign), gt, n_boot=200)
         text = tutorial.ranking_sentence(table, epochs=8, truth_label="constructed")
-        assert f"3 of 3 seeds give the same verdict, **{word}**" in text
+        assert f"all 3 seeds say **{word}**" in text
         assert f"{table.loc['seed 0', 'spearman']:.2f}" in text
     noise = _series(RNG.normal(size=10))
     table = tutorial.ranking_table(pd.DataFrame({"arch": noise.index, "score": RNG.normal(size=10), "seed": 0}),
@@ -78,17 +78,28 @@ def test_seed_spread_counts_the_common_verdict():
     s = tutorial.seed_spread(table)
     assert (s["common"], s["n_common"], s["n_seeds"]) == ("positive", 2, 3)
     assert s["min"] == 0.1 and s["max"] == 0.6
+    assert tutorial.verdicts_text(s) == ("the seeds' verdicts differ: **positive** (2 of 3), "
+                                         "**indistinguishable from zero** (1 of 3)")
+    tie = tutorial.seed_spread(table.iloc[1:].iloc[::-1])  # seeds 2, 1: one verdict each, the first wins
+    assert tie["common"] == "positive"
 
 
 def test_closing_note_claims_the_pattern_only_when_it_held():
-    table = pd.DataFrame({"spearman": [0.0, 0.1, -0.1], "ci_low": [-0.3, -0.2, -0.4], "ci_high": [0.3, 0.4, 0.2]},
-                         index=["seed 0", "seed 1", "seed 2"])
+    table = pd.DataFrame({"n": 50, "spearman": [0.0, 0.1, -0.1], "ci_low": [-0.3, -0.2, -0.4],
+                          "ci_high": [0.3, 0.4, 0.2]}, index=["seed 0", "seed 1", "seed 2"])
     held = tutorial.closing_note(table, epochs=8, reference_epochs=128, contrast=(0.4, 0.1, 0.7))
-    assert "Both parts of the story held" in held and "3 of 3 said **indistinguishable from zero**" in held
+    assert "Both parts of the story held" in held and "all 3 seeds say **indistinguishable from zero**" in held
     assert "not clearly better" in tutorial.closing_note(table, epochs=8, reference_epochs=128,
                                                          contrast=(0.1, -0.2, 0.4))
     split = table.assign(ci_low=[-0.3, 0.05, -0.4])
     assert "disagreed" in tutorial.closing_note(split, epochs=8, reference_epochs=128, contrast=(0.4, 0.1, 0.7))
+    # too few cells in the run, enough in the study's stored supernets
+    few = tutorial.closing_note(table, epochs=8, reference_epochs=128, contrast=(0.3, -0.04, 0.6),
+                                stored_contrast=(0.44, 0.3, 0.6, 300))
+    assert "Both parts of the story held" in few and "on the study's 300 cells, while this run's 50 were too few" in few
+    assert "not clearly better" in tutorial.closing_note(table, epochs=8, reference_epochs=128,
+                                                         contrast=(0.3, -0.04, 0.6),
+                                                         stored_contrast=(0.1, -0.1, 0.3, 300))
     assert "No 128-epoch" in tutorial.closing_note(table, epochs=8, reference_epochs=128, contrast=None)
 
 
@@ -185,15 +196,16 @@ def _chapter(seeds, threads):
         demo = tutorial.bn_demo("smoke", d.epochs, seeds[0], d.n_archs)
         reference = tutorial.reference_supernets("smoke", tutorial.reference_epochs_of("smoke"))
         contrast = tutorial.contrast(reference, tutorial.seed_mean(scores), gt)
+        stored = tutorial.stored_contrast(reference, tutorial.rung(tutorial.ladder("smoke"), d.epochs), gt)
     finally:
         torch.set_num_threads(before)
-    return scores, gt, label, table, demo, contrast
+    return scores, gt, label, table, demo, contrast, stored
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seeds, threads", [([0, 1, 2], 1), ([3, 4], 2)])
 def test_chapter_conclusions_are_the_ones_its_numbers_support(smoke_root, seeds, threads):
-    scores, gt, label, table, demo, contrast = _chapter(seeds, threads)
+    scores, gt, label, table, demo, contrast, stored = _chapter(seeds, threads)
     assert sorted(scores["seed"].unique()) == seeds
     assert set(scores["arch"]) <= set(gt.index)  # like for like: every scored cell has ground truth
     for name, row in table.iterrows():  # each verdict is the one its own interval gives
@@ -204,10 +216,11 @@ def test_chapter_conclusions_are_the_ones_its_numbers_support(smoke_root, seeds,
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(metrics.bootstrap_ci(x, y), nan_ok=True)
     spread = tutorial.seed_spread(table)
     text = tutorial.ranking_sentence(table, epochs=1, truth_label=label)
-    assert f"**{spread['common']}**" in text
-    note = tutorial.closing_note(table, epochs=1, reference_epochs=2, contrast=contrast)
+    assert tutorial.verdicts_text(spread) in text
+    assert all(f"**{v}**" in text for v in spread["verdicts"])
+    note = tutorial.closing_note(table, epochs=1, reference_epochs=2, contrast=contrast, stored_contrast=stored)
     held = "Both parts of the story held" in note
-    assert held == (spread["n_common"] == spread["n_seeds"] > 1 and contrast[1] > 0)
+    assert held == (spread["n_common"] == spread["n_seeds"] > 1 and (contrast[1] > 0 or stored[1] > 0))
     # the BN demonstration: its recalibrated accuracy is what the study's scoring gives, on the
     # same images, and its sentence counts what the table holds
     bn = tutorial.bn_summary(demo, 2)
@@ -234,8 +247,9 @@ def test_notebook_states_what_the_functions_write(smoke_root, tmp_path):
     cells = json.loads(out.read_text())["cells"]
     said = "\n".join("".join(o["data"]["text/markdown"]) for c in cells if c["cell_type"] == "code"
                      for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
-    scores, gt, label, table, demo, contrast = _chapter([5, 6], 1)
+    scores, gt, label, table, demo, contrast, stored = _chapter([5, 6], 1)
     assert tutorial.ranking_sentence(table, epochs=1, truth_label=label) in said
-    assert tutorial.closing_note(table, epochs=1, reference_epochs=2, contrast=contrast) in said
+    assert tutorial.closing_note(table, epochs=1, reference_epochs=2, contrast=contrast,
+                                 stored_contrast=stored) in said
     assert tutorial.bn_sentence(tutorial.bn_summary(demo, 2), 2, 10) in said
     assert not re.search(r"\bnan\b", said)
