@@ -193,7 +193,11 @@ def plan(experiment: str, profile: str) -> list[Work]:
                             budget(s, profile).gt_epochs))
         return out + _ground_truth("nb201", profile) + _ground_truth("nb101", profile)
     if experiment == "weight_sharing_tutorial":
-        return [_supernet("nb201", 12, 0, 30 + 10, what="tutorial, 12 epochs")]
+        from .tutorial import DEFAULTS
+
+        d = DEFAULTS[profile]  # the chapter's own defaults, so the plan follows them
+        return [_supernet("nb201", d.epochs, s, d.n_archs, what=f"tutorial, {d.epochs} epochs, seed {s}")
+                for s in (0, 1, 2)]
     raise ValueError(f"no rehearsal plan for experiment {experiment!r}")
 
 
