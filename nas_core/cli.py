@@ -389,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = None
     if threading.current_thread() is threading.main_thread():
         handler = signal.signal(signal.SIGTERM, _raise_terminated)
+    before = {name: os.environ.get(name) for name in PATH_ENVS}  # restored: main() may run in a caller's process
     try:
         resolve_paths()
         return args.fn(args)
@@ -403,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if handler is not None:
             signal.signal(signal.SIGTERM, handler)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 if __name__ == "__main__":  # python -m nas_core.cli: run the imported module, whose UsageError the others raise

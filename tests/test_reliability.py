@@ -173,7 +173,8 @@ def test_sigterm_does_not_hang_on_a_worker_that_finishes_its_task(tmp_path):
                               out_path={str(log)!r}, workers=2, train_fn=stubborn.train,
                               cfg_overrides={{"dataset": "synthetic"}}, progress=False)
     """)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(path)}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
     rc, left = _signal_and_check(proc, lambda: log.exists() and log.read_text().count("\n") >= 3, "TERM")
     assert rc is not None and rc != 0, "the build hung after SIGTERM"
