@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import parallel, study
+from . import checkpoints, parallel, study
 from .profiles import budget
 from .store import load_checkpoint, stored_or_none
 
@@ -135,6 +135,8 @@ def _job(rung_and_profile) -> tuple:
     rung, profile = rung_and_profile
     t0 = time.time()
     study.supernet_scores(**rung.call(profile), progress=False)
+    # the extended ladders' supernets are kept, to re-score under other protocols without retraining
+    checkpoints.keep_supernet(rung.space, profile, rung.epochs, seed=rung.seed, missing_ok=True)
     return rung, time.time() - t0
 
 
