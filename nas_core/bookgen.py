@@ -54,6 +54,7 @@ PARTS = [
     ("Finding 2 — good architectures, not the best", ["top_k"]),
     ("Finding 3 — it depends on the search space", ["mutual_correlation", "bias"]),
     ("Findings 4 and 5 — pruning the worst, searching a pruned space", ["pruning"]),
+    ("Beyond the paper", ["free_estimators"]),
     ("Appendix: robustness of the ground truth", ["stability", "groundtruth_pilot"]),
 ]
 APPENDIX = ["recipes", "figures", "rerun", "provenance", "design", "references"]

@@ -35,7 +35,8 @@ EXPERIMENTS = {
     "training_tricks": "Table 3: FairNAS, multi-path, other hyper-parameters and seeds",
     "stability": "Figures 7-12: distributions, ground-truth stability across seeds and recipes",
     "groundtruth_pilot": "Choosing the CPU-scale ground truth: seed-to-seed rank stability pilots",
-    "weight_sharing_tutorial": "Teaching: weight sharing on NAS-Bench-201 in two minutes on a laptop",
+    "free_estimators": "Beyond the paper: free estimators (zero-cost proxies) beside the supernets",
+    "weight_sharing_tutorial": "Teaching: weight sharing on NAS-Bench-201, in five minutes on a laptop",
 }
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKERS_HELP = "processes computing missing supernet results, one torch thread each (default: one per core)"
@@ -381,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_export_parser
 
     add_export_parser(sub)  # `export`: the dataset; its arguments and its command live in nas_core.bench
+    from . import regime
+
+    regime.add_parser(sub)  # `regime`: the training-regime plan; its command lives in nas_core.regime
     return p
 
 

@@ -218,19 +218,26 @@ def compute_missing(fn: Callable, calls: Sequence[Mapping[str, Any]], *, workers
     were computed. ``fn`` is a module-level function that stores its result and takes
     ``progress``. With one worker, one missing result, or only stored results allowed, it
     leaves everything to the caller."""
+    unique = {repr(sorted(c.items())): dict(c) for c in calls}.values()  # a call listed twice runs once
+    longest_first = sorted(unique, key=lambda c: (-float(c.get("epochs", 0)), -len(c.get("archs") or ())))
+    return compute_missing_jobs([(fn, c) for c in longest_first], workers=workers, desc=desc)
+
+
+def compute_missing_jobs(jobs: Sequence[tuple[Callable, Mapping[str, Any]]], *, workers: int | None = None,
+                         desc: str = "results") -> int:
+    """``compute_missing`` for calls of several functions, ``(fn, kwargs)`` each, in the order given
+    (put the longest first)."""
     from tqdm.auto import tqdm
 
     from .store import CACHED_ONLY_ENV, stored_or_none
 
     if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
         return 0  # the caller's own calls load, or say what is missing
-    unique = {repr(sorted(c.items())): dict(c) for c in calls}.values()  # a call listed twice runs once
-    todo = [c for c in unique if stored_or_none(fn, **c) is None]
+    todo = [(fn, dict(kw)) for fn, kw in jobs if stored_or_none(fn, **kw) is None]
     n = min(default_workers() if workers is None else workers, len(todo))
     if n < 2:
         return 0
-    todo.sort(key=lambda c: (-float(c.get("epochs", 0)), -len(c.get("archs") or ())))  # longest first
     with tqdm(total=len(todo), desc=f"{desc} ({n} workers)", unit="result") as bar:
-        for _ in imap_workers(_compute, [(fn, c) for c in todo], n):
+        for _ in imap_workers(_compute, todo, n):
             bar.update(1)
     return len(todo)

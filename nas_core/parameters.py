@@ -267,6 +267,8 @@ RULES: dict[str, dict[str, Rule]] = {
     "groundtruth_pilot": {"profile": profile_rule, "space_names": SPACES, "n_archs": pilot_sizes,
                           "full_sample_spaces": names(SPACE_NAMES, empty_ok=True), "seeds": seeds_rule(2),
                           "candidates": candidates_rule, "workers": workers_rule},
+    "free_estimators": {"profile": profile_rule, "spaces": SPACES, "n_boot": whole(1),
+                        "full_scale_classes": whole_list(1, what="classes")},
     "weight_sharing_tutorial": {"profile": profile_rule, "epochs": epochs_rule, "seeds": seeds_rule(),
                                 "n_archs": optional(sample_size(fixed=("nb201",)), "the profile's"),
                                 "bn_calib_steps": optional(whole(0), "the profile's"),

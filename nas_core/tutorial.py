@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-from tqdm.auto import tqdm
 
 from . import analysis, data as data_mod, metrics, paper, parallel, study
 from .evaluation import bn_layers, calibrate_bn, calibration_batches, restore_bn_state, save_bn_state
 from .profiles import budget, check_profile
 from .spaces import get_space
 from .spaces.nb201 import EDGES, OPS
-from .store import CACHED_ONLY_ENV, stored_or_none
+from .store import stored_or_none
 from .training import recipe_for, train_supernet
 from .tricks import paired_delta_ci
 
@@ -113,28 +111,6 @@ def short_supernets(profile: str, epochs: int, seeds: Sequence[int], n_archs: in
     return pd.concat([study.supernet_scores(**c, progress=True) for c in calls], ignore_index=True)
 
 
-def _compute_job(job: tuple[Callable, dict]) -> None:
-    fn, kwargs = job
-    fn(**kwargs, progress=False)
-
-
-def compute_missing(jobs: Sequence[tuple[Callable, dict]], *, workers: int | None = None) -> int:
-    """Compute the results of several functions that are not stored yet in one pool of worker
-    processes, in the order given (put the longest first); ``parallel.compute_missing`` does the
-    same for calls of one function. Returns how many were computed; with one worker or one job
-    it leaves them to the caller."""
-    if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
-        return 0
-    todo = [(fn, dict(kw)) for fn, kw in jobs if stored_or_none(fn, **kw) is None]
-    n = min(parallel.default_workers() if workers is None else workers, len(todo))
-    if n < 2:
-        return 0
-    with tqdm(total=len(todo), desc=f"tutorial results ({n} workers)", unit="result") as bar:
-        for _ in parallel.imap_workers(_compute_job, todo, n):
-            bar.update(1)
-    return len(todo)
-
-
 def prepare(profile: str, epochs: int, seeds: Sequence[int], n_archs: int, *, bn_calib_steps: int | None = None,
             bn_demo_archs: int = 0, workers: int | None = None) -> int:
     """Train what the chapter needs and is not stored (the short supernets, then the BN
@@ -142,7 +118,7 @@ def prepare(profile: str, epochs: int, seeds: Sequence[int], n_archs: int, *, bn
     jobs = [(study.supernet_scores, c) for c in supernet_calls(profile, epochs, seeds, n_archs, bn_calib_steps)]
     if bn_demo_archs:
         jobs.append((bn_demo, dict(profile=profile, epochs=epochs, seed=int(seeds[0]), n_archs=bn_demo_archs)))
-    return compute_missing(jobs, workers=workers)
+    return parallel.compute_missing_jobs(jobs, workers=workers, desc="tutorial results")
 
 
 def rung(lad: pd.DataFrame, epochs: int) -> pd.Series:
