@@ -125,6 +125,22 @@ def has_label(text: str, label: str) -> bool:
     return re.search(re.escape(label) + r"(?!\d)", text) is not None
 
 
+RENDERED_JS = 'return document.readyState === "complete" && !!document.body && document.body.innerText.trim().length > 0;'
+
+
+def _wait_for_rendered_body(browser, timeout_s: float = 30) -> None:
+    """On a loaded machine Chromium can report the load event before the page has laid out any
+    text (its body's innerText is still empty): wait for that, up to ``timeout_s``; a page that
+    stays empty still fails ``test_every_page_loads``."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(browser, timeout_s, poll_frequency=0.2).until(lambda d: d.execute_script(RENDERED_JS))
+    except TimeoutException:
+        pass
+
+
 @pytest.fixture(scope="module")
 def pages(site, browser):
     """Every HTML page of the book, opened in Chromium: relative path -> what PAGE_JS read."""
@@ -135,6 +151,7 @@ def pages(site, browser):
         if rel.split("/")[0] in ("_static", "_sources", "_images"):
             continue
         browser.get(base + rel)
+        _wait_for_rendered_body(browser)
         page = browser.execute_script(PAGE_JS)
         page["mathjax"] = browser.execute_async_script(MATH_JS)
         page["console"] = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
