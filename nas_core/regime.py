@@ -118,14 +118,15 @@ def _checkpoint_path(rung: Rung, profile: str) -> Path:
 def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
     """One row per supernet of the plan: stored or not, the epochs its checkpoint holds, and the
     core-hours still to go (training epochs left and scoring, at the measured rates)."""
+    rates = {space: measured_rates(space, profile) for space in dict.fromkeys(r.space for r in plan)}
     rows = []
     for rung in plan:
-        train_s, score_s, source = measured_rates(rung.space, profile)
+        train_s, score_s, source = rates[rung.space]  # read once per space, not once per rung
         stored = is_stored(rung, profile)
         done = rung.epochs if stored else checkpoint_epoch(rung, profile)
-        n = budget(rung.space, profile).n_eval_archs
-        left = 0.0 if stored else (rung.epochs - done) * train_s + n * score_s
-        gt = budget(rung.space, profile).gt_epochs
+        b = budget(rung.space, profile)
+        left = 0.0 if stored else (rung.epochs - done) * train_s + b.n_eval_archs * score_s
+        gt = b.gt_epochs
         rows.append({"space": rung.space, "epochs": rung.epochs, "seed": rung.seed,
                      "budget_x": rung.epochs / gt, "stored": stored, "epochs_done": done,
                      "core_h_left": left / 3600, "rates": f"{train_s:.2f} s/epoch, {score_s:.2f} s/arch ({source})"})
