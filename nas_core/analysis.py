@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .profiles import budget
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, fmt_ci, interval_call
 
 
@@ -186,6 +187,29 @@ def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, m
     if not parts:
         return pd.DataFrame(columns=["arch", "score", "epochs", "seed"])
     return pd.concat(parts, ignore_index=True)
+
+
+def top_and_peak_supernets(space_name: str, profile: str, gt: pd.Series, rungs: Sequence[int] | None = None, *,
+                           n_boot: int = 200, **kw) -> dict[str, pd.DataFrame]:
+    """The ladder's trained supernets that Figures 17-18 read: every stored seed of the top rung
+    and of the rung whose mean Spearman with ``gt`` is highest, among rungs with at least two
+    stored seeds (one entry when they coincide). Keys: '256 epochs (top rung, seeds 0, 1)'; values:
+    their scores (columns seed, arch, score, epochs) on the architectures that have ground truth.
+    Nothing is computed; an empty dict when no rung is stored."""
+    lad = stored_seed_ladder(space_name, profile, list(rungs or budget(space_name, profile).ladder), **kw)
+    lad = lad[lad["arch"].isin(gt.index)]
+    if lad.empty:
+        return {}
+    per = rung_table(lad, gt, n_boot=n_boot)
+    seeded = per[per["n_seeds"] >= 2]
+    top = int(per["epochs"].max())
+    peak = int(seeded.loc[seeded["spearman"].idxmax(), "epochs"]) if len(seeded) else top
+    out = {}
+    for e, role in ((top, "top rung"), (peak, "peak rung")):
+        g = lad[lad["epochs"] == e]
+        role = "top and peak rung" if top == peak else role
+        out.setdefault(f"{e} epochs ({role}, seeds {', '.join(str(s) for s in sorted(g['seed'].unique()))})", g)
+    return out
 
 
 def rung_correlations(ladder: pd.DataFrame, gt: pd.Series, *, n_boot: int = 1000) -> pd.DataFrame:
