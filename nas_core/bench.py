@@ -12,6 +12,10 @@ Tables (``tables()``; each also on its own, filterable by any column: ``supernet
     - ``search_space_costs``: parameters and FLOPs of sampled architectures at the paper's size.
     - ``nb201_real_reference``: quantities of the real NAS-Bench-201 table over a sample.
     - ``kept_supernets``: the trained supernets kept as safetensors (``results/checkpoints/``).
+    - ``protocol_scores``: one row per (kept supernet, architecture, BN protocol): the score
+      re-computed on the kept supernet under each protocol (``results/checkpoints_protocols/``).
+    - ``protocol_tables``: per kept supernet, how much the BN protocol, the ranking metric and
+      the number of architectures move the correlation with ground truth (same folder).
     - ``sources``: every file read, its sha256, how it was checked, its provenance.
 Architectures are in each space's canonical string (``space.parse(s)`` gives the object back).
 
@@ -42,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, study
-from .checkpoints import SUFFIX, checkpoints_dir, read_config
+from .checkpoints import PROTOCOL_EXPERIMENT, SUFFIX, checkpoints_dir, read_config
 from .groundtruth import GroundTruthError, load_csv_table, seed_stability
 from .metrics import spearman
 from .profiles import budget
@@ -50,7 +54,8 @@ from .spaces import SPACE_NAMES, get_space
 from .store import _EXACT, ResultStore, StoreError, read_provenance
 from .training import SCORING_FIELDS, recipe_for
 
-TABLES = ("supernet_scores", "ground_truth", "search_space_costs", "nb201_real_reference", "kept_supernets", "sources")
+TABLES = ("supernet_scores", "ground_truth", "search_space_costs", "nb201_real_reference", "kept_supernets",
+          "protocol_scores", "protocol_tables", "sources")
 SUPERNET_EXPERIMENTS = ("supernets", "pruning")
 GT_KINDS = {"": "default", "_variant": "variant", "_pruning": "pruning", "_reference": "reference"}
 _PARAM_COLUMNS = ("space", "profile", "epochs", "seed", "strategy", "paths", "n_archs", "sample_seed", "cfg", "recipe")
@@ -258,6 +263,34 @@ def _kept_rows(root: Path, sources: list) -> pd.DataFrame:
                                        "sha256"])
 
 
+_PROTOCOL_LEAD = ("space", "profile", "strategy", "epochs", "seed", "supernet_result")
+
+
+def _protocol_rows(root: Path, sources: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(protocol_scores, protocol_tables): the stored re-scores of kept supernets, long (one row
+    per architecture and protocol), and their tables, each led by the supernet it came from."""
+    scores, tabs = [], []
+    for name, meta, df in _store_results(root, PROTOCOL_EXPERIMENT):
+        p = meta.get("params") or {}
+        lead = {"result": name, **{k: p.get(k) for k in _PROTOCOL_LEAD}}
+        if "scores_result" in p:  # a table, computed from a scores result and the ground truth
+            lead["groundtruth"] = p.get("groundtruth")
+            tabs.append(pd.concat([pd.DataFrame(lead, index=df.index), df], axis=1))
+        else:
+            long = df.melt(id_vars="arch", var_name="protocol", value_name="score")
+            long["arch"] = _canonical(p["space"], long["arch"].astype(str))
+            scores.append(pd.concat([pd.DataFrame(lead, index=long.index), long], axis=1))
+        sources.append(_source_row(root / PROTOCOL_EXPERIMENT / f"{name}.csv", root, PROTOCOL_EXPERIMENT, meta,
+                                   "sha256 matches provenance", len(df)))
+    out = []
+    for parts in (scores, tabs):
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if len(df):
+            df["epochs"], df["seed"] = df["epochs"].astype(float), df["seed"].astype(int)
+        out.append(df)
+    return out[0], out[1]
+
+
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     """Text columns as pandas strings (a missing value is NA, not None), as they read back from Parquet."""
     for c in df.columns:
@@ -279,6 +312,7 @@ def tables(root=None) -> dict[str, pd.DataFrame]:
         "nb201_real_reference": _plain_results(root, "nb201_real", sources),
         "kept_supernets": _kept_rows(root, sources),
     }
+    out["protocol_scores"], out["protocol_tables"] = _protocol_rows(root, sources)
     out["sources"] = pd.DataFrame(sources)
     # a table with no source file still has its documented columns
     return {name: _tidy(df if len(df.columns) else pd.DataFrame(columns=list(COLUMN_DOCS[name])))
@@ -348,6 +382,29 @@ COLUMN_DOCS = {
                        "profile": "profile", "result": "the supernet result its weights reproduce",
                        "strategy": "training strategy", "epochs": "training epochs", "seed": "training seed",
                        "bytes": "file size", "sha256": "sha256 of the file"},
+    "protocol_scores": {"result": "stored result (results/checkpoints_protocols/<result>.csv)",
+                        "space": "search space", "profile": "profile", "strategy": "training strategy",
+                        "epochs": "training epochs", "seed": "training seed",
+                        "supernet_result": "the supernet result (and kept supernet) re-scored",
+                        "arch": "architecture, the space's canonical string",
+                        "protocol": "bn_calib: BN statistics recomputed per architecture (the paper's; the stored "
+                                    "scores); running: the running statistics kept during training; batch: each "
+                                    "evaluated batch's own statistics",
+                        "score": "validation accuracy (%) under that protocol (nas_core.checkpoints.rescore)"},
+    "protocol_tables": {"result": "stored result", "space": "search space", "profile": "profile",
+                        "strategy": "training strategy", "epochs": "training epochs", "seed": "training seed",
+                        "supernet_result": "the supernet result re-scored",
+                        "groundtruth": "ground-truth table ranked against (mean over the profile's seeds)",
+                        "protocol": "BN protocol (see protocol_scores)",
+                        "archs": "which architectures: all with ground truth, or random sub-samples",
+                        "n_archs": "architectures per computation", "mean_score": "mean score under the protocol",
+                        "spearman": "Spearman's rho with ground truth", "kendall": "Kendall's tau-b",
+                        "sparse_kendall": "Kendall's tau-b with ground truth rounded to 0.1 points",
+                        "precision_at_10": "share of the ground truth's best 10 among the supernet's best 10 "
+                                           "(scaled to the sub-sample's size in sub-sample rows)",
+                        "spearman_sd": "sd over the sub-samples (empty for all)", "kendall_sd": "sd over the "
+                        "sub-samples", "sparse_kendall_sd": "sd over the sub-samples",
+                        "precision_at_10_sd": "sd over the sub-samples"},
     "sources": {"file": "file read, relative to the results root", "kind": "folder it came from",
                 "rows": "rows read", "sha256": "sha256 of its bytes", "check": "how it was verified",
                 "command": "command that regenerates it (from provenance)", "timestamp_utc": "when it was written",
@@ -508,6 +565,24 @@ def _how_made(data: dict[str, pd.DataFrame]) -> list[str]:
     return out
 
 
+def _protocols_made(data: dict[str, pd.DataFrame]) -> list[str]:
+    ps, pt = data["protocol_scores"], data["protocol_tables"]
+    if not len(ps) and not len(pt):
+        return []
+    out = ["### Re-scoring under other protocols (`protocol_scores`, `protocol_tables`)", "",
+           "Each kept supernet (`kept_supernets`) loaded from its safetensors file and its architectures scored "
+           "again without retraining (`nas_core.checkpoints.rescore`, one torch thread) under three batch-norm "
+           "protocols: `bn_calib` is the stored score of `supernet_scores` (the first two re-scored and compared; "
+           "provenance `bn_calib_check`), `running` and `batch` are computed. The tables rank them against the "
+           "profile's ground truth (mean over its seeds) with `nas_core.checkpoints.protocol_table`. Per supernet:", ""]
+    if len(ps):
+        per = ps.groupby(["space", "supernet_result", "result"]).agg(archs=("arch", "nunique"),
+                                                                     protocols=("protocol", "nunique"),
+                                                                     rows=("score", "size"))
+        out += [_md_table(per.reset_index()), ""]
+    return out
+
+
 def data_card(data: dict[str, pd.DataFrame], files: Mapping[str, Mapping], fmt: str) -> str:
     """DATASET.md for an export of ``data`` (written as ``files``)."""
     sn, gt, src = data["supernet_scores"], data["ground_truth"], data["sources"]
@@ -544,6 +619,7 @@ def data_card(data: dict[str, pd.DataFrame], files: Mapping[str, Mapping], fmt: 
               "and stored with its provenance (parameters, versions, git commit, machine, wall time, command): "
               "the `sources` table lists every file with its checksum.", ""]
     lines += _how_made(data)
+    lines += _protocols_made(data)
     pairs = set(zip(sn.get("space", []), sn.get("profile", []))) | set(zip(gt.get("space", []), gt.get("profile", [])))
     datasets = sorted({study.supernet_config(s, p).get("dataset") for s, p in pairs})
     if len(data["nb201_real_reference"]):
@@ -555,7 +631,7 @@ def data_card(data: dict[str, pd.DataFrame], files: Mapping[str, Mapping], fmt: 
         title, lic = DATA_LICENCES.get(d, (d, "see its source"))
         lines.append(f"- {title}: {lic}.")
     lines += ["", "## Checksums", "",
-              f"{int((src['kind'] != 'groundtruth').sum())} store results were read through "
+              f"{int((~src['kind'].isin(['groundtruth', 'checkpoints'])).sum())} store results were read through "
               "`nas_core.store.ResultStore.load`, which refuses a CSV whose sha256 differs from the one recorded in "
               f"its provenance; {int((src['kind'] == 'groundtruth').sum())} ground-truth tables are append-only logs "
               "without a recorded checksum: they were read row by row (`groundtruth.load_csv_table`) and every row's "

@@ -142,6 +142,12 @@ def read_header(path) -> dict:
         _fail(path, "not a safetensors file (its header is not JSON)")
     if not isinstance(header, dict):
         _fail(path, "not a safetensors file (its header is not a JSON object)")
+    # a copy cut short (an interrupted download, a partial commit): say so before any tensor is read
+    ends = [v["data_offsets"][1] for k, v in header.items()
+            if k != "__metadata__" and isinstance(v, dict) and len(v.get("data_offsets") or []) == 2]
+    if ends and max(ends) > size - 8 - n:
+        _fail(path, f"truncated (its header describes {max(ends):,} bytes of tensors, the file holds "
+                    f"{size - 8 - n:,})")
     return header
 
 
@@ -461,6 +467,8 @@ def protocol_results(space_name: str, profile: str, epochs, *, seed: int = 0, st
     if not path.is_file():
         raise StoreError(f"no kept supernet {path}; keep it with nas_core.checkpoints.keep_supernet"
                          f"({space_name!r}, {profile!r}, {epochs!r}, seed={seed}) where its training checkpoint is")
+    if getattr(get_space(space_name), "task", "") == "language_model" and tuple(protocols) == PROTOCOLS:
+        protocols = ("bn_calib",)  # no batch norm: the metric and sample choices remain
     b = budget(space_name, profile)
     gt_path = study.ground_truth_path(space_name, profile)
     gt = study.mean_ground_truth(study.ground_truth(space_name, profile, progress=False), seeds=b.gt_seeds)
