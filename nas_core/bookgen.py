@@ -66,7 +66,7 @@ RESULTS = "results"  # "Results at a glance": the first page after the introduct
 SUPERNETS = "supernets/*_cpu_uniform_*"
 GT = "groundtruth/*_cpu.csv"
 FIGURES = [
-    ("Table 1", "The five search spaces and their sizes", "search_spaces", [], {}),
+    ("Table 1", "The five search spaces and their sizes", "search_spaces", ["search_spaces/*_costs_*"], {}),
     ("Table 2", "Supernet training hyper-parameters", None, [], {}),
     ("Table 3", "Training tricks: FairNAS, multi-path, other hyper-parameters, seeds", "training_tricks",
      ["supernets/*_cpu_fairnas_*", "supernets/*_cpu_multipath_*", SUPERNETS, GT], {}),
@@ -77,7 +77,7 @@ FIGURES = [
     ("Figure 3", "Mutual correlations: supernets, parameters, ground truth", "mutual_correlation",
      [SUPERNETS, GT], {}),
     ("Figure 4", "Supernet vs ground truth grouped by one decision", "bias", [SUPERNETS, GT], {}),
-    ("Figure 5", "Random and optimistic pruning on NAS-Bench-101 / 201", "pruning", ["pruning/*", GT], {}),
+    ("Figure 5", "Random and optimistic pruning on NAS-Bench-101 / 201", "pruning", ["pruning/*_cpu_*", GT], {}),
     ("Figure 6", "Pruned DARTS-CIFAR10 and ProxylessNAS spaces", "pruning",
      ["pruning/darts_cnn_*", "pruning/proxyless_*", "groundtruth/*_cpu_pruning.csv"],
      {"spaces": [], "around_spaces": ["darts_cnn", "proxyless"]}),
@@ -99,8 +99,9 @@ FIGURES = [
     ("Figure 15", "Mutual correlations on DARTS-CIFAR10, DARTS-PTB, ProxylessNAS", "mutual_correlation",
      [SUPERNETS, GT], {"spaces": ["darts_cnn", "darts_rnn", "proxyless"]}),
     ("Figure 16", "Test regret vs number of retrained architectures", "top_k", [SUPERNETS, GT], {}),
-    ("Figure 17", "Precision of the best and worst architectures", "pruning", ["pruning/*", GT], {}),
-    ("Figure 18", "Precision-recall of the best and worst architectures", "pruning", ["pruning/*", GT], {}),
+    ("Figure 17", "Precision of the best and worst architectures", "pruning", ["pruning/*_cpu_*", SUPERNETS, GT], {}),
+    ("Figure 18", "Precision-recall of the best and worst architectures", "pruning",
+     ["pruning/*_cpu_*", SUPERNETS, GT], {}),
 ]
 
 
@@ -136,6 +137,164 @@ def chapter_link(experiment: str, existing: list[str]) -> str:
     if experiment in existing:
         return f"{{doc}}`experiments/{experiment}`"
     return f"not yet written (`notebooks/{experiment}.ipynb`)"
+
+
+# ---------------------------------------------------------------- what re-running a figure costs
+
+# The supernets a chapter trains when its globs name SUPERNETS (its notebook's defaults decide the
+# rungs and seeds): "ladder" every rung at the first seed, "ladder+seeds" also the top rung at every
+# seed, "top" the top rung alone, "table3" the rows of Table 3 (tricks.plan). Other seeds a chapter
+# merely reads when stored (performance_vs_epochs) are not trained by it, so they are not counted.
+SUPERNET_PLAN = {"performance_vs_epochs": "ladder", "top_k": "ladder+seeds", "mutual_correlation": "ladder+seeds",
+                 "bias": "top", "training_tricks": "table3"}
+
+
+def _defaults(declared: dict) -> dict:
+    return {k: (v or {}).get("default") for k, v in declared.items()}
+
+
+def figure_spaces(label: str, overrides: dict, declared: dict) -> list[str]:
+    """The spaces a figure's command runs (its -p overrides, else the notebook's default
+    ``spaces`` and ``around_spaces``) that the paper shows the figure for."""
+    d = {**_defaults(declared), **overrides}
+    spaces = list(d.get("spaces") or []) + list(overrides.get("around_spaces") or [])
+    if not spaces and "spaces" not in d:  # a chapter without a spaces parameter: all of the paper's
+        spaces = list(PAPER_SPACES[label])
+    return [s for s in SPACE_ORDER if s in spaces and s in PAPER_SPACES[label]]
+
+
+def planned_supernets(experiment: str, spaces: list[str], declared: dict, overrides: dict) -> list[str]:
+    """Names under ``results/supernets/`` of the supernets the chapter trains for ``spaces`` at
+    ``cpu`` (``SUPERNET_PLAN``), in the book's configuration (``study.supernet_result_name``)."""
+    from .profiles import budget
+    from .study import supernet_result_name
+
+    kind = SUPERNET_PLAN.get(experiment)
+    d = {**_defaults(declared), **overrides}
+    names = []
+    for space in spaces:
+        b = budget(space, "cpu")
+        ladder = list(d.get("epoch_ladder") or b.ladder)
+        top = d.get("epochs") or max(ladder)
+        seeds = list(d.get("seeds") or [d.get("seed") or 0])
+        if kind == "table3":
+            from .tricks import plan
+
+            for e in ([d["epochs"]] if d.get("epochs") else b.table3_epochs):
+                for s in plan(space, "cpu", e, seed=d.get("seed") or 0, other_seed=d.get("other_seed"),
+                              lr_wd_factors=d.get("lr_wd_factors"), settings=d.get("settings")):
+                    names.append(supernet_result_name(space, "cpu", s.epochs, **s.kwargs()))
+            continue
+        runs = [(top, seeds[0])] if kind == "top" else [(e, seeds[0]) for e in ladder]
+        if kind == "ladder+seeds":
+            runs += [(top, s) for s in seeds[1:]]
+        names += [supernet_result_name(space, "cpu", e, seed=s) for e, s in runs]
+        if experiment == "performance_vs_epochs" and d.get("compare_deviations") and b.supernet_cfg:
+            names.append(supernet_result_name(space, "cpu", top, seed=seeds[0], with_supernet_cfg=False))
+    return list(dict.fromkeys(names))
+
+
+def recorded_seconds(csv_path: Path) -> tuple[float | None, float | None]:
+    """(total, longest single run) of the computing time a stored result's provenance records:
+    its ``wall_time_s``, or for a ground-truth table the sum and the maximum of its rows' ``wall_s``
+    (each row one stand-alone training). (None, None) when nothing is recorded."""
+    try:
+        meta = json.loads(Path(csv_path).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None, None
+    if isinstance(meta, dict) and meta.get("wall_time_s") is not None:
+        return float(meta["wall_time_s"]), float(meta["wall_time_s"])
+    try:
+        import pandas as pd
+
+        rows = pd.read_csv(csv_path, usecols=["wall_s"])["wall_s"]
+        return float(rows.sum()), float(rows.max())
+    except (OSError, ValueError, KeyError):
+        return None, None
+
+
+def recorded_threads(csv_path: Path) -> int | None:
+    """The torch threads a stored result's provenance says its process ran with."""
+    try:
+        meta = json.loads(Path(csv_path).with_suffix(".json").read_text())
+        return (meta.get("machine") or {}).get("torch_threads")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def figure_results(label: str, experiment: str | None, globs: list[str], overrides: dict, declared: dict,
+                   results: Path) -> tuple[list[Path], list[str]]:
+    """The stored results (CSV paths) a figure reads at ``cpu``, and the names of the supernets
+    its chapter would train that are not stored. A glob whose file part starts with ``*_`` is
+    narrowed to the figure's spaces (``*_cpu.csv`` -> ``nb101_cpu.csv``); SUPERNETS stands for
+    ``planned_supernets``, and is left out for a chapter that does not train them."""
+    results = Path(results)
+    if experiment is None:
+        return [], []
+    spaces = figure_spaces(label, overrides, declared)
+    found, missing = {}, []
+    for g in globs:
+        if g == SUPERNETS and experiment not in SUPERNET_PLAN:
+            continue  # the ladder's supernets, read when stored: other chapters train them
+        if g == SUPERNETS:
+            for name in planned_supernets(experiment, spaces, declared, overrides):
+                path = results / "supernets" / f"{name}.csv"
+                if path.exists():
+                    found[path] = None
+                else:
+                    missing.append(name)
+            continue
+        folder, _, name = g.rpartition("/")
+        patterns = [f"{folder}/{s}{name[1:]}" for s in spaces] if name.startswith("*_") else [g]
+        for pattern in patterns:
+            found.update((p, None) for p in sorted(results.glob(pattern)) if p.suffix == ".csv")
+    if experiment == "training_tricks":  # its fairnas / multipath globs name what plan() trains
+        found = {p: None for p in found if p.parent.name != "supernets" or p.stem in
+                 planned_supernets(experiment, spaces, declared, overrides)}
+    return list(found), missing
+
+
+def figure_cost(paths: list[Path], workers: int = 2) -> dict:
+    """What the given stored results took to compute, from their provenance: core-seconds by
+    folder (each result ran on one core), their total, and the hours on ``workers`` cores: the total
+    spread evenly, but never less than the longest single run (one run is one process)."""
+    by, longest, unrecorded = {}, 0.0, 0
+    for p in paths:
+        total, one = recorded_seconds(p)
+        if total is None:
+            unrecorded += 1
+            continue
+        by[p.parent.name] = by.get(p.parent.name, 0.0) + total
+        longest = max(longest, one)
+    total = sum(by.values())
+    return {"by_folder": by, "total_s": total, "hours_on_workers": max(total / workers, longest) / 3600,
+            "longest_s": longest, "n": len(paths), "unrecorded": unrecorded, "workers": workers}
+
+
+def duration(seconds: float) -> str:
+    """``21 s``, ``12 min``, ``3.4 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def _cost_text(cost: dict, missing: list[str]) -> str:
+    if not cost["n"] and not missing:
+        return "nothing stored to recompute"
+    parts = ", ".join(f"{FOLDER_WORDS.get(k, k)} {duration(v)}" for k, v in sorted(
+        cost["by_folder"].items(), key=lambda kv: -kv[1]))
+    text = (f"{duration(cost['total_s'])} of core time recorded in the provenance of its {cost['n']} stored "
+            f"result{'s' if cost['n'] != 1 else ''} ({parts}), about "
+            f"{duration(cost['hours_on_workers'] * 3600)} on {cost['workers']} cores")
+    if cost["unrecorded"]:
+        text += f"; {cost['unrecorded']} without a recorded time"
+    if missing:
+        text += f"; {len(missing)} supernet{'s' if len(missing) != 1 else ''} not stored yet (not counted)"
+    return text
+
+
+FOLDER_WORDS = {"supernets": "supernets", "groundtruth": "ground truth", "pruning": "pruning sweeps",
+                "nb201_real": "real NAS-Bench-201 table", "search_spaces": "search-space tables"}
 
 
 # ---------------------------------------------------------------- pages
@@ -202,20 +361,63 @@ def figures_md(existing: list[str], results: Path) -> str:
     out = [GENERATED, "# Index of the paper's figures and tables\n",
            "Each table and figure of {cite:t}`zhang2020supernet`: the chapter that reproduces it, the command "
            "that regenerates it at the book's `cpu` scale (add `--profile paper` for the paper's scale, see "
-           "{doc}`rerun`), and the stored results it reads: CSV tables with provenance JSON under `results/` "
-           "(in brackets, how many there were when this book was built; {doc}`provenance` lists them).\n"]
+           "{doc}`rerun`), the stored results it reads: CSV tables with provenance JSON under `results/` "
+           "(in brackets, how many there were when this book was built; {doc}`provenance` lists them), and what "
+           "computing those results from scratch costs.\n",
+           "**Cost** is measured, not estimated: the computing time each result's provenance records (a "
+           "supernet's training and scoring; for a ground-truth table, the sum of its stand-alone trainings), "
+           "summed over the results the figure reads at `cpu`, as core-hours: each result was computed in one "
+           "process per core ({threads}), some while other work shared the machine, so the sums are upper "
+           "bounds for an idle host of the same kind. *On 2 cores* spreads that sum over two workers "
+           "(`nas-study run --workers 2`), but never below the longest single run. The supernets counted are "
+           "those the chapter trains in the book's configuration (the ladder at the first seed, plus the seeds "
+           "it trains at the top rung); other stored variants are not counted. With the results stored, as "
+           "here, a re-run reads them and takes seconds to minutes; the command also recomputes whatever else "
+           "of its chapter is missing for the same spaces. Most figures read the ground truth, the largest "
+           "part of every total; figures that share it share that cost once.\n"]
+    rows, entries, read = [], [], {}
+
+    def hours(seconds):
+        return "-" if seconds <= 0 else f"{seconds / 3600:.2f}" if seconds >= 36 else "< 0.01"
+
     for label, what, exp, globs, overrides in FIGURES:
-        out.append(f"**{label}**: {what}")
+        entries.append(f"**{label}**: {what}")
         if exp is None:
-            out.append(": Chapter: {doc}`recipes`, rendered from `nas_core/training.py` (no stored result)")
-            out.append(': Regenerate: `python -c "from nas_core.training import recipe_table; '
-                       'print(recipe_table())"`\n')
+            entries.append(": Chapter: {doc}`recipes`, rendered from `nas_core/training.py` (no stored result)")
+            entries.append(': Regenerate: `python -c "from nas_core.training import recipe_table; '
+                           'print(recipe_table())"`')
+            entries.append(": Cost at `cpu`: none (rendered from the code)\n")
+            rows.append([label, "-", "-", "-", "-", "-"])
             continue
-        out.append(f": Chapter: {chapter_link(exp, existing)}")
-        out.append(f": Regenerate: `{command(exp, overrides, declared.get(exp, {}))}`")
+        decl = declared.get(exp, {})
+        paths, missing = figure_results(label, exp, globs, overrides, decl, results)
+        read.update(dict.fromkeys(paths))
+        cost = figure_cost(paths)
+        entries.append(f": Chapter: {chapter_link(exp, existing)}")
+        entries.append(f": Regenerate: `{command(exp, overrides, decl)}`")
         stored = [f"`results/{g}` ({len([p for p in results.glob(g) if p.suffix == '.csv'])})" for g in globs]
         reads = ", ".join(stored) if stored else "no stored result (computed when the chapter runs)"
-        out.append(f": Reads: {reads}\n")
+        spaces = figure_spaces(label, overrides, decl)
+        entries.append(f": Reads: {reads}" + (f"; of these, {len(paths)} at `cpu` for "
+                                              f"{', '.join(SPACE_TITLES[s] for s in spaces)}" if globs else ""))
+        borrowed = SUPERNETS in globs and exp not in SUPERNET_PLAN
+        entries.append(f": Cost at `cpu`: {_cost_text(cost, missing)}"
+                       + ("; it also reads the ladder's supernets where stored, which other chapters train "
+                          "(not counted here)" if borrowed else "") + "\n")
+        by = cost["by_folder"]
+        rest = sum(v for k, v in by.items() if k not in ("supernets", "groundtruth"))
+        rows.append([label, cost["n"], hours(by.get("supernets", 0.0)), hours(by.get("groundtruth", 0.0)),
+                     hours(rest), f"{hours(cost['total_s'])} core-h, {duration(cost['hours_on_workers'] * 3600)} "
+                     "on 2 cores" if cost["total_s"] > 0 else "-"])
+    more = {p: t for p in read if (t := recorded_threads(p)) not in (1, None)}
+    threads = "with one torch thread, as its provenance records" + ("" if not more else "; " + ", ".join(
+        f"`{p.parent.name}/{p.stem}` records {t}" for p, t in more.items()))
+    out[3] = out[3].replace("{threads}", threads)
+    out.append("## What re-running each one costs\n")
+    out.append(md_table(["item", "stored results read", "supernets (core-h)", "ground truth (core-h)",
+                         "other (core-h)", "total from scratch"], rows))
+    out.append("\n## Where each one comes from\n")
+    out.append("\n".join(entries))
     return "\n".join(out)
 
 
@@ -248,13 +450,45 @@ def _commit_label(git: dict) -> str:
     return git["commit"][:10] + ("+" if git.get("dirty") else "")
 
 
+def _flat(params: dict, prefix: str = "") -> dict:
+    """Nested parameters as dotted keys (``recipe.lr``); lists as JSON text."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = json.dumps(v) if isinstance(v, list) else v
+    return out
+
+
+def distinguishing_params(params: list[dict]) -> list[dict]:
+    """For each result of a folder, the nested parameters (``recipe.lr``, ``cfg.N``) that tell it
+    apart from the results whose top-level scalar parameters are the same as its own: the summary
+    rows show the scalars only, so two such results would look identical there. Empty for a result
+    no other shares its scalars with."""
+    def scalars(p):
+        return json.dumps({k: v for k, v in p.items() if not isinstance(v, (dict, list))}, sort_keys=True,
+                          default=str)
+
+    flat = [_flat(p) for p in params]
+    out = []
+    for i, p in enumerate(params):
+        twins = [flat[j] for j, q in enumerate(params) if scalars(q) == scalars(p)]
+        keys = sorted({k for f in twins for k in f} - {k for k, v in p.items() if not isinstance(v, (dict, list))})
+        out.append({k: flat[i].get(k, "absent") for k in keys
+                    if len({json.dumps(f.get(k, "absent"), default=str) for f in twins}) > 1})
+    return out
+
+
 def provenance_md(results: Path) -> str:
     out = [GENERATED, "# Provenance of the stored results\n",
            "Every table the book reads is a CSV under `results/` with a JSON file beside it saying how it "
            "was made. This page lists them as they were when the book was built; "
            "`nas-study provenance results/<folder>/<name>.csv` prints one in full. Code: the package "
            "version and git commit (`+`: with uncommitted changes). Wall time: the computation alone "
-           "(for ground-truth tables, the sum of the training times of their rows).\n"]
+           "(for ground-truth tables, the sum of the training times of their rows). Parameters: the top-level "
+           "ones; where two results of a folder share them all, the nested ones that differ between them "
+           "are added in **bold** (a recipe's `recipe.lr`, a network's `cfg.N`), so no two rows look the same.\n"]
     files = sorted(p for p in Path(results).rglob("*.json") if not p.name.startswith("."))
     metas = []
     for p in files:
@@ -273,10 +507,12 @@ def provenance_md(results: Path) -> str:
         rel = folder.relative_to(results).as_posix()
         out.append(f"## results/{rel}/\n")
         rows = []
-        for p, m in group:
+        apart = distinguishing_params([m.get("params") or {} for _, m in group])
+        for (p, m), differs in zip(group, apart):
             params = m.get("params") or {}
             shown = {"profile": params.get("profile", "?")}
             shown.update((k, v) for k, v in params.items() if not isinstance(v, (dict, list)) and k != "profile")
+            shown.update((f"**{k}**", v) for k, v in differs.items())  # bold: what tells it from its twins
             git, versions, mach = m.get("git") or {}, m.get("versions") or {}, m.get("machine") or {}
             code = f"nas_core {m.get('nas_core_version')}"
             if git.get("commit"):
@@ -317,6 +553,44 @@ def _supernet_deviations_md() -> str:
             "epochs (see the chapter on Figure 1).\n\n" + "\n".join(lines) + "\n\n")
 
 
+def cpu_beside_table2() -> str:
+    """Table 2 as the code holds it with, in bold after an arrow, every value the `cpu` profile
+    trains with instead (``training.recipe_for(space, "cpu")``: batch and calibration sizes)."""
+    from .training import SUPERNET_RECIPES, recipe_for, recipe_table
+
+    paper_scale = recipe_table()
+    cpu = recipe_table({s: recipe_for(s, "cpu") for s in SUPERNET_RECIPES})
+    rows = []
+    for label in paper_scale.index:
+        cells = []
+        for col in paper_scale.columns:
+            a, b = paper_scale.loc[label, col], cpu.loc[label, col]
+            a, b = ("-" if v is None else v.replace("*", "\\*") for v in (a, b))  # 448*: split over GPUs
+            cells.append(a if a == b else f"{a} → **{b}**")
+        rows.append([label, *cells])
+    return md_table(["", *paper_scale.columns], rows)
+
+
+def budgets_md() -> str:
+    """The profiles' budgets per space (``profiles.budget_table``): `cpu`, with `paper` beside it
+    where they differ."""
+    from .profiles import budget_table
+
+    t = budget_table()
+    skip = {"space", "profile", "supernet-only network changes", "max steps/epoch"}  # the latter: smoke only
+    fields = [c for c in t.columns if c not in skip]
+    by = {(r["space"], r["profile"]): r for _, r in t.iterrows()}
+    spaces = [s for s in SPACE_ORDER if (s, "cpu") in by]
+    rows = []
+    for f in fields:
+        cells = []
+        for s in spaces:
+            c, p = str(by[s, "cpu"][f]), str(by.get((s, "paper"), {}).get(f, "-"))
+            cells.append(c if c == p else f"**{c}** (paper: {p})")
+        rows.append([f, *cells])
+    return md_table(["", *[SPACE_TITLES[s] for s in spaces]], rows)
+
+
 def recipes_md() -> str:
     from . import paper
     from .training import recipe_table
@@ -330,6 +604,13 @@ def recipes_md() -> str:
             "A batch size marked * is split over several GPUs.\n\n" + _supernet_deviations_md()
             + "## Ours (from the code)\n\n"
             + md_table(["", *ours.columns], [[i, *row] for i, row in zip(ours.index, ours.values.tolist())])
+            + "\n## The `cpu` profile beside Table 2\n\n"
+            "What the book's default profile trains with: Table 2 as above, and after an arrow, in bold, the value "
+            "the `cpu` profile uses instead (`nas_core.training.recipe_for(space, \"cpu\")`; only batch and "
+            "calibration sizes may change).\n\n" + cpu_beside_table2()
+            + "\nThe `cpu` budgets of every space (`nas_core.profiles.budget_table()`), in bold where they differ "
+            "from the paper's (profile `paper`, in parentheses): supernet ladder, stand-alone training, sample "
+            "sizes and seeds, and every recipe change (also those outside Table 2).\n\n" + budgets_md()
             + "\n## Paper (Table 2; its DARTS-PTB weight decay, printed as 8 * 10^7, read as 8e-7)\n\n"
             + md_table(["", *theirs.columns], [[i, *row] for i, row in zip(theirs.index, theirs.values.tolist())]))
 

@@ -1,6 +1,7 @@
 """The book's generated pages (nas_core.bookgen), without building the book."""
 import json
 
+import pytest
 import yaml
 
 from nas_core import bookgen, cli, study
@@ -71,10 +72,13 @@ def test_stored_md_counts_rungs_and_ground_truth_runs(tmp_path):
                  name("nb201", "cpu", 2)):
         (tmp_path / "supernets" / f"{stem}.csv").write_text("arch,score\n")
     (tmp_path / "groundtruth" / "nb101_cpu.csv").write_text("arch,seed,valid\na,0,1\na,1,2\nb,0,3\n")
+    from nas_core.profiles import budget
+
+    rungs = {s: len(budget(s, "cpu").ladder) for s in ("nb101", "darts_rnn")}  # the ladders may grow
     assert bookgen.stored_md("nb101", tmp_path) == \
-        "supernets for 2 of 8 rungs; ground truth 3 runs on 2 architectures"
+        f"supernets for 2 of {rungs['nb101']} rungs; ground truth 3 runs on 2 architectures"
     assert bookgen.stored_md("darts_rnn", tmp_path) == \
-        "supernets for 0 of 5 rungs; ground truth 0 runs on 0 architectures"
+        f"supernets for 0 of {rungs['darts_rnn']} rungs; ground truth 0 runs on 0 architectures"
 
 
 def _executed_chapter(folder, name, verdicts_):
@@ -120,3 +124,92 @@ def test_heading_anchor_is_sphinx_id():
     assert bookgen.heading_anchor("Verdict on Figure 1") == "verdict-on-figure-1"
     assert bookgen.heading_anchor("Figures 7-10: distributions") == "figures-7-10-distributions"
     assert bookgen.heading_anchor("The choice of the `best` cells") == "the-choice-of-the-best-cells"
+
+
+def _stored(folder, name, wall_time_s=None, csv="arch,score\n", params=None):
+    """A result as the store leaves it: CSV and provenance JSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.csv").write_text(csv)
+    meta = {"params": params or {"profile": "cpu"}, "wall_time_s": wall_time_s,
+            "machine": {"processor": "x86_64", "cpu_count": 2, "torch_threads": 1}}
+    (folder / f"{name}.json").write_text(json.dumps(meta))
+
+
+def test_figure_cost_is_the_recorded_time_of_what_it_reads(tmp_path):
+    from nas_core.profiles import budget
+
+    results = tmp_path / "results"
+    ladder = budget("nb101", "cpu").ladder
+    name = study.supernet_result_name
+    for i, e in enumerate(ladder[:3]):  # three rungs stored, 100, 200, 300 s
+        _stored(results / "supernets", name("nb101", "cpu", e), 100.0 * (i + 1))
+    _stored(results / "supernets", name("nb101", "cpu", ladder[-1], seed=1), 50.0)  # the top rung's seed 1
+    _stored(results / "supernets", name("nb101", "cpu", ladder[0], recipe_overrides={"lr": 0.05}), 9999.0)
+    _stored(results / "supernets", name("nb201", "cpu", ladder[0]), 7777.0)  # another space
+    _stored(results / "groundtruth", "nb101_cpu", None, "arch,seed,wall_s\na,0,1000\nb,0,1000\nc,0,2000\n")
+    _stored(results / "groundtruth", "nb201_cpu", None, "arch,seed,wall_s\na,0,5\n")
+
+    label, _, exp, globs, overrides = next(f for f in bookgen.FIGURES if f[0] == "Figure 13")
+    declared = {"spaces": {"default": ["nb101", "nb201", "darts_cnn", "darts_rnn"]}, "seeds": {"default": [0, 1]}}
+    assert bookgen.figure_spaces(label, overrides, declared) == ["nb101"]  # its -p spaces
+    paths, missing = bookgen.figure_results(label, exp, globs, overrides, declared, results)
+    assert sorted(p.stem for p in paths) == sorted([name("nb101", "cpu", e) for e in ladder[:3]]
+                                                   + [name("nb101", "cpu", ladder[-1], seed=1), "nb101_cpu"])
+    assert len(missing) == len(ladder) - 3  # rungs of seed 0 not stored: named, not counted
+    cost = bookgen.figure_cost(paths)
+    assert cost["by_folder"] == {"supernets": 650.0, "groundtruth": 4000.0} and cost["total_s"] == 4650.0
+    assert cost["hours_on_workers"] == pytest.approx(4650.0 / 2 / 3600)  # spread over 2 cores
+    third = results / "supernets" / f"{name('nb101', 'cpu', ladder[2])}.csv"
+    assert bookgen.figure_cost([third])["hours_on_workers"] == pytest.approx(300 / 3600)  # one run: not split
+    assert bookgen.recorded_seconds(results / "groundtruth" / "nb101_cpu.csv") == (4000.0, 2000.0)
+    assert bookgen.recorded_seconds(results / "nowhere.csv") == (None, None)
+
+    page = bookgen.figures_md(bookgen.existing_experiments(), results)
+    assert "| Figure 13 | 5 | 0.18 | 1.11 | - | 1.29 core-h, 39 min on 2 cores |" in page
+    assert ": Cost at `cpu`: 1.3 h of core time recorded in the provenance of its 5 stored results (ground truth " \
+           "1.1 h, supernets 11 min), about 39 min on 2 cores" in page
+    assert [bookgen.duration(s) for s in (20.9, 700, 4650)] == ["21 s", "12 min", "1.3 h"]
+
+
+def test_bias_and_table3_count_only_what_they_train():
+    from nas_core import tricks
+    from nas_core.profiles import budget
+
+    top = max(budget("nb201", "cpu").ladder)
+    assert bookgen.planned_supernets("bias", ["nb201"], {}, {}) == [study.supernet_result_name("nb201", "cpu", top)]
+    t3 = bookgen.planned_supernets("training_tricks", ["nb201"], {}, {})
+    want = [study.supernet_result_name("nb201", "cpu", s.epochs, **s.kwargs())
+            for e in budget("nb201", "cpu").table3_epochs for s in tricks.plan("nb201", "cpu", e)]
+    assert t3 == want and len(t3) == 5 * len(budget("nb201", "cpu").table3_epochs)
+
+
+def test_provenance_rows_show_what_tells_two_results_apart(tmp_path):
+    results = tmp_path / "results"
+    base = {"profile": "cpu", "space": "nb201", "epochs": 128, "seed": 0, "strategy": "uniform"}
+    _stored(results / "supernets", "a", 1576.0, params={**base, "recipe": {"lr": 0.05, "weight_decay": 5e-4, "x": 1}})
+    _stored(results / "supernets", "b", 713.0, params={**base, "recipe": {"lr": 0.025, "weight_decay": 1.5e-3, "x": 1}})
+    _stored(results / "supernets", "c", 1.0, params={**base, "seed": 1, "recipe": {"lr": 0.05, "x": 1}})
+    prov = bookgen.provenance_md(results)
+    row = {line.split("`")[1]: line for line in prov.splitlines() if line.startswith("| `")}
+    assert "**recipe.lr**=0.05, **recipe.weight_decay**=0.0005" in row["a"]
+    assert "**recipe.lr**=0.025, **recipe.weight_decay**=0.0015" in row["b"]
+    assert "**" not in row["c"] and "seed=1" in row["c"]  # no other result shares its scalars
+    assert "recipe.x" not in prov.split("All parameters")[0]  # the same in both: not shown
+    assert bookgen.distinguishing_params([{"cfg": {"N": 2}}, {"cfg": {"N": 3, "C": 8}}]) == \
+        [{"cfg.C": "absent", "cfg.N": 2}, {"cfg.C": 8, "cfg.N": 3}]
+
+
+def test_recipes_page_shows_the_cpu_budgets_beside_table2():
+    from nas_core.profiles import budget
+    from nas_core.training import recipe_for
+
+    page = bookgen.recipes_md()
+    assert "## The `cpu` profile beside Table 2" in page
+    paper_r, cpu_r = recipe_for("darts_cnn", "paper"), recipe_for("darts_cnn", "cpu")
+    steps = recipe_for("nb101", "paper").bn_calib_steps, recipe_for("nb101", "cpu").bn_calib_steps
+    assert f"| BN calib steps | {steps[0]} → **{steps[1]}**" in page
+    assert f"{paper_r.batch_size}\\* → **{cpu_r.batch_size}\\***" in page  # split over GPUs in both (escaped)
+    gt_row = next(line for line in page.splitlines() if line.startswith("| ground-truth epochs |"))
+    epochs = budget("nb101", "cpu").gt_epochs, budget("nb101", "paper").gt_epochs
+    assert gt_row.split(" | ")[1] == f"**{epochs[0]}** (paper: {epochs[1]})"
+    assert "| Initial LR | 0.1 | 0.05 |" in page  # recipe kinds are the same at every profile
