@@ -222,11 +222,16 @@ def rung_correlations(ladder: pd.DataFrame, gt: pd.Series, *, n_boot: int = 1000
     return pd.DataFrame(rows)
 
 
+ONE_SEED = "one seed"  # rung_table's seed-to-seed spread of a rung with one seed: there is none to measure
+
+
 def rung_table(ladder: pd.DataFrame, gt: pd.Series, *, higher_is_better: bool = True,
                n_boot: int = 1000) -> pd.DataFrame:
     """Per rung: the seeds stored, the mean over them of the supernet's mean score and of its
     Spearman with ground truth, the lowest and highest per-seed interval bound, and the
-    **seed-to-seed spread** (largest minus smallest per-seed Spearman; NaN with one seed)."""
+    **seed-to-seed spread** (largest minus smallest per-seed Spearman; the text ``ONE_SEED`` where a
+    rung has one seed, so the table a chapter displays says why there is none; ``spread_values``
+    reads the column as numbers, NaN there)."""
     per = rung_correlations(ladder, gt, n_boot=n_boot)
     means = ladder.groupby(["epochs", "seed"])["score"].mean().groupby("epochs").mean()
     rows = []
@@ -234,8 +239,13 @@ def rung_table(ladder: pd.DataFrame, gt: pd.Series, *, higher_is_better: bool = 
         rows.append({"epochs": e, "seeds": ", ".join(str(s) for s in g["seed"]), "n_seeds": len(g),
                      "supernet_mean": float(means.loc[e]), "spearman": float(g["spearman"].mean()),
                      "ci_low": float(g["ci_low"].min()), "ci_high": float(g["ci_high"].max()),
-                     "seed_spread": float(np.ptp(g["spearman"])) if len(g) > 1 else float("nan")})
+                     "seed_spread": float(np.ptp(g["spearman"])) if len(g) > 1 else ONE_SEED})
     return pd.DataFrame(rows)
+
+
+def spread_values(spreads: pd.Series) -> pd.Series:
+    """A ``rung_table`` ``seed_spread`` column as numbers: NaN where a rung has one seed."""
+    return pd.to_numeric(spreads.where(spreads != ONE_SEED), errors="coerce").astype(float)
 
 
 def rung_differences(ladder: pd.DataFrame, gt: pd.Series, rung_a, rung_b, *, n_boot: int = 1000,
@@ -317,7 +327,7 @@ def verdict_trend(title: str, trend: Mapping) -> Verdict:
     if start is None:
         return Verdict(text + "A single rung: no trend to judge: **inconclusive**.", INCONCLUSIVE, item="Figure 1",
                        key=key, numbers=numbers)
-    spreads = r.loc[[start, top], "seed_spread"]
+    spreads = spread_values(r.loc[[start, top], "seed_spread"])
     spread = float(spreads.max()) if spreads.notna().any() else float("nan")
     mean = float(pairs["difference"].mean()) if len(pairs) else float("nan")
     desc = "; ".join(f"seed {a}->{b}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}]" for a, b, d, lo, hi in zip(

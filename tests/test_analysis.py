@@ -113,6 +113,24 @@ def test_seed_spread():
     assert s.loc[4, "n_seeds"] == 3 and s.loc[8, "n_seeds"] == 1 and np.isnan(s.loc[8, "sd"])
 
 
+def test_rung_table_says_one_seed_not_nan():
+    gt = pd.Series(np.arange(30.0), [f"a{i}" for i in range(30)])
+    rng = np.random.default_rng(0)
+    ladder = pd.concat([pd.DataFrame({"arch": gt.index, "score": gt.to_numpy() + rng.normal(scale=sc, size=30),
+                                      "epochs": e, "seed": s})
+                        for e, s, sc in ((4, 0, 5.0), (8, 0, 1.0), (8, 1, 20.0))], ignore_index=True)
+    r = an.rung_table(ladder, gt, n_boot=50).set_index("epochs")
+    assert r.loc[4, "seed_spread"] == an.ONE_SEED == "one seed"
+    per = an.rung_correlations(ladder, gt, n_boot=50).set_index("seed")
+    per = per[per["epochs"] == 8]["spearman"]
+    assert r.loc[8, "seed_spread"] == pytest.approx(per.max() - per.min())
+    assert "NaN" not in r.to_string() and "nan" not in r.to_html()  # what a chapter displays
+    values = an.spread_values(r["seed_spread"])
+    assert np.isnan(values.loc[4]) and values.loc[8] == pytest.approx(per.max() - per.min())
+    one = an.rung_table(ladder[ladder["epochs"] == 4], gt, n_boot=50)  # every rung with one seed
+    assert list(one["seed_spread"]) == ["one seed"] and an.spread_values(one["seed_spread"]).isna().all()
+
+
 @pytest.mark.parametrize("higher_is_better", [True, False])
 def test_regret_frame_matches_metrics(higher_is_better):
     rng = np.random.default_rng(2)
