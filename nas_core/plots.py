@@ -6,8 +6,14 @@ import html
 import warnings
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.category import StrCategoryConverter
+from matplotlib.collections import PathCollection, QuadMesh
+from matplotlib.container import ErrorbarContainer
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedFormatter
 
 # tqdm.auto warns once, on stderr, that ipywidgets is missing: a static page has no widgets
 # anyway, and the warning would print the build machine's paths into the book.
@@ -20,6 +26,102 @@ OURS_STYLE = dict(marker="o")
 def setup() -> None:
     sns.set_theme(style="whitegrid", context="notebook")
     plt.rcParams["figure.dpi"] = 96
+    _register_alt_text()
+
+
+def _register_alt_text() -> None:
+    """In a notebook kernel, every displayed figure carries ``alt_text(fig)`` in its output's
+    metadata (``{"image/png": {"alt": ...}}``); the book (``book/_ext/book_fixes.py``) gives it to
+    the page's ``<img>``. Registered on the mime-bundle formatter, which the inline backend does
+    not touch: the PNG itself still comes from the backend's own formatter."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    shell.display_formatter.mimebundle_formatter.for_type(
+        Figure, lambda fig: ({}, {"image/png": {"alt": alt_text(fig)}}))
+
+
+def _num(v: float) -> str:
+    """3 significant digits; whole numbers as they are (16000 epochs, not 1.6e+04)."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e6 else f"{v:.3g}"
+
+
+def _axis_text(ax, which: str) -> str:
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    label = axis.get_label().get_text().strip() or f"unlabelled {which} axis"
+    scale = (ax.get_xscale() if which == "x" else ax.get_yscale())
+    # the data's range, not the view's padded limits (reference lines across the axes do not count)
+    lo, hi = sorted(ax.dataLim.intervalx if which == "x" else ax.dataLim.intervaly)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo == hi == 0:
+        lo, hi = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    converter = axis.get_converter() if hasattr(axis, "get_converter") else getattr(axis, "converter", None)
+    ticks = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+    # categories (strings plotted, or tick labels set by hand): name them, not a range
+    categorical = isinstance(converter, StrCategoryConverter) or isinstance(axis.get_major_formatter(), FixedFormatter)
+    if ticks and categorical:
+        shown = ", ".join(ticks[:6]) + (f" and {len(ticks) - 6} more" if len(ticks) > 6 else "")
+        return f"{label} ({len(ticks)} categories: {shown})"
+    scale = f"{scale} scale, " if scale != "linear" and f"{scale} scale" not in label else ""
+    return f"{label} ({scale}{_num(lo)} to {_num(hi)})"
+
+
+def _panel_text(ax) -> str:
+    """What one axes draws: its title, the kind of plot, its axes and the series its legend names."""
+    title = " ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t.strip())
+    head = f"'{title}'" if title else "untitled panel"
+    mesh = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    if mesh or ax.images:
+        art = mesh[0] if mesh else ax.images[0]
+        rows = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        shape = getattr(art.get_array(), "shape", ())
+        size = f"{shape[0]} x {shape[1]} " if len(shape) >= 2 else ""
+        lo, hi = art.norm.vmin, art.norm.vmax
+        colours = f", colour scale {_num(lo)} to {_num(hi)}" if lo is not None and hi is not None else ""
+        named = f"; rows: {', '.join(rows[:8])}{' and more' if len(rows) > 8 else ''}" if rows else ""
+        return f"{head}: heat map of a {size}matrix{colours}{named}"
+    labels = [lab for lab in dict.fromkeys(ax.get_legend_handles_labels()[1]) if lab and not lab.startswith("_")]
+    errorbars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    parts = {id(ln) for c in errorbars for ln in [c.lines[0], *c.lines[1]] if ln is not None}  # marks, caps
+    drawn = [ln for ln in ax.get_lines() if len(ln.get_xdata()) and id(ln) not in parts]
+    lines = [ln for ln in drawn if ln.get_transform() == ax.transData]
+    refs = len(drawn) - len(lines)  # axhline / axvline: drawn across the axes, not data
+    points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    bars = sum(1 for p in ax.patches if isinstance(p, Rectangle) and p.get_height())
+    kinds = [f"{len(lines)} line{'s' if len(lines) != 1 else ''}" if lines else "",
+             f"{points} point{'s' if points != 1 else ''}" if points else "",
+             f"{bars} bar{'s' if bars != 1 else ''}" if bars else "",
+             f"{len(errorbars)} series with error bars" if errorbars else ""]
+    kinds = [k for k in kinds if k]
+    if not kinds:
+        notes = " ".join(t.get_text().replace("\n", " ") for t in ax.texts if t.get_text().strip())
+        return f"{head}: no data plotted" + (f" ({notes})" if notes else "")
+    text = (f"{head}: {' and '.join(kinds)} of {_axis_text(ax, 'y')} against {_axis_text(ax, 'x')}"
+            + (f", with {refs} reference line{'s' if refs != 1 else ''} across it" if refs else ""))
+    if labels:
+        text += f"; legend: {'; '.join(labels[:10])}" + (f" and {len(labels) - 10} more" if len(labels) > 10 else "")
+    return text
+
+
+def alt_text(fig) -> str:
+    """The alternative text of a figure, read from what it draws: its title, then per panel the
+    panel's title, the kind of plot (lines, points, bars, heat map), the quantity on each axis with
+    its scale and range, and the series named in its legend. Colour bars are not panels."""
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"
+            and (ax.has_data() or ax.texts)]  # a panel may hold only a note saying why it is empty
+    sup = fig.get_suptitle().strip() if hasattr(fig, "get_suptitle") else ""
+    head = (sup + ". ") if sup else ""
+    if not axes:
+        return head + "An empty figure."
+    if len(axes) == 1:
+        return head + "One panel, " + _panel_text(axes[0]) + "."
+    return head + f"{len(axes)} panels. " + " ".join(
+        f"Panel {i}, {_panel_text(ax)}." for i, ax in enumerate(axes, 1))
 
 
 def caption(figure: str, profile: str, scale: str) -> str:
