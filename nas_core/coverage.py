@@ -1,0 +1,133 @@
+"""What a chapter can show of a space whose results are few (ProxylessNAS at ``cpu``): the
+supernet seeds a cached build has, what a missing one would cost, and verdicts that say how
+few architectures their ground truth rests on.
+
+A cached build (``$NAS_CORE_CACHED_ONLY``) computes nothing; a chapter that needs one more
+supernet seed than is stored would otherwise become a placeholder, so it shows the stored
+seeds and says which is missing. Where ground truth covers few architectures (20 of
+ProxylessNAS's 100 at ``cpu``, 5 of them under the paper's 600M FLOPs), a proportion of
+the sample (the best 10%) is two or three architectures, and Figure 2's verdict reads the
+bootstrap interval of the advantage over random search instead.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .analysis import verdict_top_k
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, fmt_ci, interval_call
+
+
+def seeds_to_show(space_name: str, profile: str, epochs: int, seeds: Sequence[int], **kw) -> tuple[list, list]:
+    """The supernet seeds of ``epochs`` a chapter shows, and those it leaves out: all of ``seeds``
+    when results may be computed (the chapter computes the missing ones); under
+    ``$NAS_CORE_CACHED_ONLY`` the first seed (the ladder's own, which the chapter needs) and
+    the others that are stored, so that a cached build renders what exists instead of a
+    placeholder and says what is missing. ``kw`` as ``study.supernet_scores``."""
+    from . import study
+    from .store import CACHED_ONLY_ENV, stored_or_none  # looked up per call (tests replace it)
+
+    seeds = [int(s) for s in seeds]
+    if os.environ.get(CACHED_ONLY_ENV, "") in ("", "0") or not seeds:
+        return seeds, []
+    kw = {k: v for k, v in kw.items() if k not in ("seed", "progress")}
+    stored = [s for s in seeds[1:] if stored_or_none(study.supernet_scores, space_name=space_name,
+                                                      profile=profile, epochs=epochs, seed=s, progress=False,
+                                                      **kw) is not None]
+    return [seeds[0], *stored], [s for s in seeds[1:] if s not in stored]
+
+
+def missing_seeds_note(space_name: str, profile: str, epochs: int, missing: Sequence[int], **kw) -> str:
+    """A sentence for a chapter that leaves out the supernet seeds ``missing`` of ``epochs``
+    (``seeds_to_show``): which, what computes them, and what they cost by the recorded wall
+    time of the stored seed-0 supernet of the same budget (empty when nothing is missing)."""
+    if not missing:
+        return ""
+    from . import study
+    from .store import StoreError, read_provenance
+
+    kw = {k: v for k, v in kw.items() if k not in ("seed", "progress")}
+    name = study.supernet_result_name(space_name, profile, epochs, seed=0, **kw)
+    try:
+        wall = read_provenance(study.results_root() / "supernets" / f"{name}.csv").get("wall_time_s")
+    except StoreError:
+        wall = None
+    cost = f" (about {float(wall):,.0f} s of one core each, as the stored seed 0 took)" if wall else ""
+    which = ", ".join(str(s) for s in missing)
+    return (f"Not stored, so left out of this cached build: the {epochs}-epoch supernet with seed(s) {which}"
+            f"{cost}; a run without `NAS_CORE_CACHED_ONLY` computes it.")
+
+
+FEW_ARCHS = 30  # below this many architectures with ground truth, proportions of the sample decide little
+
+
+def few_archs_note(verdict: Verdict, n: int, of: int | None = None, *, few: int = FEW_ARCHS) -> Verdict:
+    """``verdict`` with a sentence saying how few architectures its ground-truth numbers rest on,
+    when ``n`` is under ``few`` (out of ``of`` scored); unchanged otherwise."""
+    if n >= few:
+        return verdict
+    out_of = f" of the {of} scored" if of else ""
+    note = (f" *Few architectures*: these ground-truth numbers rest on {n} architectures{out_of}, so only a "
+            "large effect could be decided; a call other than inconclusive needs one.")
+    return Verdict(str(verdict) + note, verdict.call, item=verdict.item, space=verdict.space, key=verdict.key,
+                   numbers=verdict.numbers)
+
+
+def verdict_top_k_sized(title: str, table: pd.DataFrame, *, higher_is_better: bool = True,
+                        metric: str = "accuracy", few: int = FEW_ARCHS) -> Verdict:
+    """Figure 2's verdict (``verdict_top_k``) where the sample is large enough for its
+    best-10% / best-1% tests; under ``few`` architectures with ground truth (the best 10% is
+    then at most two or three of them, and a pick's place among them is mostly luck) the call
+    rests on the top-k advantage over random search's expectation alone, by its 95% bootstrap
+    interval over architectures (``table`` needs ``n_boot``): ``agrees`` when every seed's
+    interval lies above 0 (better than random search, the half of finding 2 that can be
+    tested), ``disagrees`` when one lies below, ``inconclusive`` otherwise. The largest k
+    below the sample size is judged (a top-k covering the whole sample tells nothing)."""
+    if table.empty or int(table["n"].iloc[0]) >= few:
+        return verdict_top_k(title, table, higher_is_better=higher_is_better, metric=metric)
+    if "adv_low" not in table:
+        raise ValueError("verdict_top_k_sized needs a top_k_table with n_boot > 0")
+    n = int(table["n"].iloc[0])
+    n_seeds = table["seed"].nunique() if "seed" in table else 1
+    top10 = int(np.ceil(0.1 * n))  # share_better < 0.1: at most this many, the pick included
+    best10 = (f"the best 10% of {n} is its single best, as is the best 1%" if top10 == 1 else
+              f"the best 10% of {n} is its best {top10}, the best 1% its single best")
+    parts = [f"**{title}** ({n} architectures with ground truth, {n_seeds} supernet seed(s)): too few for the "
+             f"paper's best-10% / best-1% reading ({best10}), so the call rests on the advantage over random search's "
+             "expectation, by its 95% bootstrap interval over architectures."]
+    judged = table[table["k"] < table["n"]]
+    whole = table[table["k"] >= table["n"]]
+    if len(whole):
+        parts.append(f"(top-{int(whole['k_asked'].iloc[0])} covers all {n}: left out.)")
+    if judged.empty:
+        return Verdict(" ".join(parts + ["Nothing left to judge (**inconclusive**)."]), INCONCLUSIVE,
+                       item="Figure 2", key=f"{n} architectures: not judged")
+    for k, g in judged.groupby("k"):
+        parts.append(
+            f"Top-{k}: {g['supernet_top_k'].mean():.2f} {metric} (per seed: "
+            f"{', '.join(f'{v:.2f}' for v in g['supernet_top_k'])}) against {g['random_expectation'].iloc[0]:.2f} "
+            f"expected from random search and {g['best_of_sample'].iloc[0]:.2f} for the best of the {n}; "
+            f"share of them better than the pick {', '.join(f'{v:.2f}' for v in g['share_better'])}; probability "
+            f"that random search does at least as well {', '.join(f'{p:.2f}' for p in g['p_random'])}; advantage "
+            + "; ".join(fmt_ci(a, lo, hi, 2, True) for a, lo, hi in zip(g["advantage"], g["adv_low"], g["adv_high"]))
+            + ".")
+    largest = int(judged["k"].max())
+    g = judged[judged["k"] == largest]
+    calls = [interval_call(lo, hi, +1) for lo, hi in zip(g["adv_low"], g["adv_high"])]
+    call = DISAGREES if DISAGREES in calls else AGREES if all(c == AGREES for c in calls) else INCONCLUSIVE
+    every, one = (" for every seed", " for at least one seed") if len(g) > 1 else ("", "")
+    how = {AGREES: f"lies above 0{every}: the supernet's pick beats random search, as finding 2 says (its "
+                   "other half, missing the best 1%, cannot be tested on so few)",
+           DISAGREES: f"lies below 0{one}: the pick is worse than random search's",
+           INCONCLUSIVE: f"holds 0{one}: not distinguishable from random search on so few"}[call]
+    parts.append(f"Verdict: the top-{largest} advantage's interval {how} (**{call}**).")
+    key = f"top-{largest} advantage " + ", ".join(fmt_ci(a, lo, hi, 1, True) for a, lo, hi in
+                                                   zip(g["advantage"], g["adv_low"], g["adv_high"])) + f" (n={n})"
+    numbers = {}
+    if largest == int(table["k_asked"].max()):  # the cross-space table's number is the largest k asked for
+        numbers["top_k_advantage"] = (float(g["advantage"].mean()), float(g["adv_low"].min()),
+                                      float(g["adv_high"].max()))
+    return Verdict(" ".join(parts), call, item="Figure 2", key=key, numbers=numbers)
