@@ -1,7 +1,9 @@
 """The smoke-profile book in a real browser: headless Chromium driven by selenium.
 
 Every page loads; every local link, image, stylesheet and script answers 200;
-every link to an anchor finds it; images decode; each chapter shows the paper's
+every link to an anchor finds it; images decode, each with alternative text that is not
+its file name, none shown narrower than MIN_SHOWN_FRACTION of its own width (its text
+would be unreadable); each chapter shows the paper's
 figures and tables it reproduces; no page logs a console error or shows stderr or
 a warning in an output; formulas are typeset by the book's own MathJax (no
 network); the results page comes first after the introduction and every cell of
@@ -86,7 +88,8 @@ return {
   title: document.title,
   text: document.body ? document.body.innerText : "",
   links: Array.from(document.querySelectorAll("a[href]"), a => a.href),
-  images: Array.from(document.images, i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete})),
+  images: Array.from(document.images, i => ({src: i.currentSrc || i.src, w: i.naturalWidth, ok: i.complete,
+                                             alt: i.getAttribute("alt"), shown: i.getBoundingClientRect().width})),
   ids: Array.from(document.querySelectorAll("[id], a[name]"), e => e.id || e.name),
   resources: performance.getEntriesByType("resource").map(r => ({url: r.name, status: r.responseStatus})),
   stderr: Array.from(document.querySelectorAll(".output.stderr, .stderr"), e => e.innerText),
@@ -294,3 +297,36 @@ def test_results_page_first_and_every_cell_links_to_a_section(site, pages):
         assert not frag or frag in ids[target], f"results cell links to no section: {href}"
     for i in range(1, 6):
         assert f"Finding {i}:" in page["text"]
+
+
+def test_every_image_has_alternative_text(pages):
+    """Alt text says what a figure shows (``nas_core.plots.alt_text``, given to the page by
+    ``book/_ext/book_fixes.py``): not empty, and not the file name docutils falls back to."""
+    images = [(rel, i) for rel, p in pages.items() for i in p["images"]]
+    assert images, "no page shows an image: the check would prove nothing"
+    bad = []
+    for rel, img in images:
+        alt = (img["alt"] or "").strip()
+        name = img["src"].rsplit("/", 1)[-1]
+        if not alt or name in alt or re.search(r"\.(png|jpe?g|svg|gif)$", alt):
+            bad.append(f"{rel}: {name[:40]}... alt {alt[:80]!r}")
+    assert not bad, f"{len(bad)} of {len(images)} images without alternative text:\n" + "\n".join(bad[:20])
+
+
+# The book's figures are drawn at 96 dpi (plots.setup) with seaborn's "notebook" text: ticks 11 pt,
+# axis labels and titles 12 pt (15-16 px); plots.py's legends are 7-8 pt (9-11 px). Shown at 0.6 of
+# their width or more, labels stay >= 8.8 px on screen (legends >= 5.6 px: a reader enlarges those
+# by clicking, _static/enlarge.js); narrower, a figure must be redrawn (fewer panels to a row,
+# plots.panel_grid), not shrunk. Measured in the browser fixture's 1280 px wide window, where the
+# content column shows images at up to 676 px.
+MIN_SHOWN_FRACTION = 0.6
+
+
+def test_no_figure_is_shrunk_below_readable_size(pages):
+    shown = [(rel, i) for rel, p in pages.items() for i in p["images"] if i["w"] > 0 and i["shown"] > 0]
+    assert shown, "no image is displayed: the check would prove nothing"
+    small = [f"{rel}: {i['src'].rsplit('/', 1)[-1][:24]}... {i['w']} px wide, shown at {i['shown']:.0f} px "
+             f"({i['shown'] / i['w']:.2f}) alt {str(i['alt'])[:70]!r}"
+             for rel, i in shown if i["shown"] / i["w"] < MIN_SHOWN_FRACTION]
+    assert not small, (f"{len(small)} of {len(shown)} images shown below {MIN_SHOWN_FRACTION} of their width:\n"
+                       + "\n".join(small[:20]))
