@@ -59,7 +59,8 @@ def _rungs(space, epochs, seeds=(0,)):
 # doublings that change neither the mean nor the correlation) needs two rungs past the budget.
 PLAN: tuple[Rung, ...] = tuple(
     _rungs("nb201", [256]) + _rungs("nb101", [256]) + _rungs("nb101", [256], seeds=(1,))
-    + _rungs("nb201", [256], seeds=(1,)) + _rungs("nb101", [512]) + _rungs("nb201", [512])
+    + _rungs("nb201", [256], seeds=(1,)) + _rungs("proxyless", [32], seeds=(1,))  # Figures 2, 15c/d's seed pair
+    + _rungs("nb101", [512]) + _rungs("nb201", [512])
     + _rungs("darts_cnn", [64]) + _rungs("proxyless", [64]) + _rungs("nb101", [1024])
     + _rungs("nb201", [256], seeds=(2,)) + _rungs("nb101", [256], seeds=(2,)) + _rungs("nb201", [1024])
     + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128]) + _rungs("nb101", [2048])
