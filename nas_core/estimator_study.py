@@ -37,6 +37,14 @@ beside its published correlations (``paper.published_free_estimators``)
       accuracies for CIFAR-10, the offline table's CIFAR-10 column here;
     - its correlations are absolute values over all 15,625 cells, NaN scores omitted.
 
+Supernets beside the estimators (``ladder_correlations``, ``top_rung_comparison``)
+    Every stored supernet of a space's ladder is read through the store (never trained here)
+    and correlated with the same ground truth as the estimators; its cost per architecture is
+    its recorded time, training and scoring, amortised over the architectures it scored
+    (``supernet_seconds``). At the top stored rung the supernet, the best free estimator and
+    their mean-rank hybrid are compared by a paired bootstrap (``paired_spearman``), which the
+    chapter's verdicts read (``supernet_vs_estimator_verdict``, ``hybrid_verdict``).
+
 Correlations (``correlations``)
     Spearman and Kendall between an estimator and the ground truth oriented so that higher is
     better (perplexity negated), with percentile-bootstrap 95% intervals (``metrics``). A
@@ -58,6 +66,7 @@ from .parallel import default_workers, imap_workers
 from .profiles import budget
 from .spaces import get_space
 from .store import EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, stored_or_none
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
 
 EXPERIMENT = "estimators"
 BATCH_SIZE = 64  # the zero-cost reference's batch (nasbench2_pred.py --batch_size 64)
@@ -99,22 +108,22 @@ def _columns(names: Sequence[str]) -> list[str]:
 _WORKER: dict = {}
 
 
-def _init_worker(setup: dict) -> None:
+def _init_worker(setup: dict, shared: bool = False) -> None:
     import torch
 
     torch.set_num_threads(1)
-    if _WORKER.get("hash") == setup["config_hash"]:
+    if _WORKER.get("hash") == setup["config_hash"] and _WORKER.get("shared") == shared:
         return
     _WORKER.clear()
     batch = est.estimator_batch(setup["cfg"], setup["batch_size"], setup["batch_seed"]) \
         if set(setup["estimators"]) - set(est.DATA_FREE) else (None, None)
-    _WORKER.update(hash=setup["config_hash"], setup=setup, space=get_space(setup["space"]), batch=batch)
+    _WORKER.update(hash=setup["config_hash"], setup=setup, space=get_space(setup["space"]), batch=batch, shared=shared)
 
 
 def _task(arch_str: str) -> dict:
     setup, space = _WORKER["setup"], _WORKER["space"]
     values = est.estimate_all(space, space.parse(arch_str), setup["cfg"], _WORKER["batch"], seed=setup["seed"],
-                              estimators=setup["estimators"])
+                              estimators=setup["estimators"], shared=_WORKER["shared"])
     return {"arch": arch_str, **values, "config_hash": setup["config_hash"]}
 
 
@@ -123,8 +132,12 @@ def _task(arch_str: str) -> dict:
 def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, Any], *, log_path,
                           batch_size: int = BATCH_SIZE, batch_seed: int = BATCH_SEED, seed: int = INIT_SEED,
                           estimators: Sequence[str] | None = None, workers: int | None = None,
-                          progress: bool = True, command: str | None = None) -> pd.DataFrame:
+                          progress: bool = True, command: str | None = None, shared: bool = False) -> pd.DataFrame:
     """Every estimator of every architecture, one row each in ``archs``' order.
+
+    ``shared``: the estimators that read the same pass from one pass each
+    (``estimators.estimate_all(shared=True)``): the same values, so not part of the
+    configuration (a log may mix both); only the ``cpu_s_*`` columns differ in meaning.
 
     Finished rows are appended to ``log_path`` at once and skipped when it is run again
     (resume); a log made for another configuration is refused. ``workers`` processes (default
@@ -159,7 +172,7 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
             try:
                 if n == 1:
                     with one_torch_thread():
-                        _init_worker(setup)
+                        _init_worker(setup, shared)
                         try:
                             for a in todo:
                                 log.append(_task(a))
@@ -167,7 +180,7 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
                         finally:
                             _WORKER.clear()  # do not keep the batch alive in the caller
                 else:
-                    for row in imap_workers(_task, todo, n, initializer=_init_worker, initargs=(setup,)):
+                    for row in imap_workers(_task, todo, n, initializer=_init_worker, initargs=(setup, shared)):
                         log.append(row)
                         bar.update(1)
             finally:
@@ -179,7 +192,7 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
 
 
 def _stored_table(name: str, params: dict, archs: Sequence, space_name: str, cfg: Mapping[str, Any], note: str,
-                  workers: int | None, progress: bool, command: str) -> pd.DataFrame:
+                  workers: int | None, progress: bool, command: str, shared: bool = False) -> pd.DataFrame:
     config_hash = _setup(space_name, cfg, params["batch_size"], params["batch_seed"], params["seed"],
                          params["estimators"])["config_hash"]
 
@@ -188,8 +201,11 @@ def _stored_table(name: str, params: dict, archs: Sequence, space_name: str, cfg
         df = build_estimator_table(space_name, archs, cfg, log_path=log, batch_size=params["batch_size"],
                                    batch_seed=params["batch_seed"], seed=params["seed"],
                                    estimators=params["estimators"], workers=workers, progress=progress,
-                                   command=command)
-        df.attrs[EXTRA_ATTR] = {"batch": note, "cpu_seconds": "process CPU time per estimator, one torch thread",
+                                   command=command, shared=shared)
+        cpu = "process CPU time per estimator, one torch thread" + (
+            "; the estimators of one shared pass (estimators.GRADIENT_GROUP, FORWARD_GROUP) split its time equally"
+            if shared else "")
+        df.attrs[EXTRA_ATTR] = {"batch": note, "cpu_seconds": cpu,
                                 "workers": default_workers() if workers is None else workers}
         return df
 
@@ -221,7 +237,10 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
             + ("; the 100-class network sees the same CIFAR-10 images and labels" if num_classes == 100 else ""))
     cmd = (f"python -c 'from nas_core import estimator_study as s; s.nb201_full_scale({num_classes}"
            + ("" if n_cells is None else f", n_cells={n_cells}") + ")'")
-    return _stored_table(name, _params("nb201", cfg, desc, names), cells, "nb201", cfg, note, workers, progress, cmd)
+    # shared passes: the same values in 0.55x the CPU time (benchmarks/bench_estimators.py, 20 cells side by side:
+    # 4.29 -> 2.30 CPU s per cell with 10 classes, 4.29 -> 2.40 with 100)
+    return _stored_table(name, _params("nb201", cfg, desc, names), cells, "nb201", cfg, note, workers, progress, cmd,
+                         shared=True)
 
 
 def cpu_scale(space_name: str, profile: str = "cpu", *, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
@@ -360,15 +379,6 @@ def cost_per_arch(table: pd.DataFrame, estimators: Sequence[str] | None = None) 
                      name="cpu_s_per_arch")
 
 
-def supernet_seconds_per_arch(space_name: str, profile: str, epochs: int, **kw) -> float:
-    """Seconds per architecture of a stored supernet ranking (``study.supernet_scores`` with the
-    same arguments): its recorded time, training and scoring together, over the architectures it
-    scored. Wall seconds of a one-thread computation (comparable to the estimators' CPU seconds
-    on a core nothing else uses); StoreError if it is not stored."""
-    meta = study.store().meta("supernets", study.supernet_result_name(space_name, profile, epochs, **kw))
-    return float(meta["wall_time_s"]) / int(meta["rows"])
-
-
 def mean_rank_hybrid(first: pd.Series, second: pd.Series, *, first_higher_is_better: bool = True,
                      second_higher_is_better: bool = True) -> pd.Series:
     """The mean of two rankings of the same architectures (index: arch), as fractional ranks in
@@ -396,6 +406,313 @@ def cpu_correlations(space_name: str, profile: str = "cpu", *, table: pd.DataFra
         space=space_name, profile=profile)
 
 
+# ---------------------------------------------------------------- supernets beside the estimators
+
+HYBRID = "hybrid (mean rank)"
+BEYOND_ITEM = "Beyond the paper: supernet vs free estimators"  # the Verdicts' item (not one of the paper's)
+
+
+def ladder_rungs(space_name: str, profile: str = "cpu") -> list[int]:
+    """Every rung a supernet of the space may be stored at: the profile's ladder and, at ``cpu``,
+    the rungs ``regime.PLAN`` extends it with (a stored extension is as much a supernet of the
+    ladder as the profile's rungs; only the stored ones are read)."""
+    rungs = set(budget(space_name, profile).ladder)
+    if profile == "cpu":
+        from .regime import PLAN
+
+        rungs |= {r.epochs for r in PLAN if r.space == space_name}
+    return sorted(rungs)
+
+
+def supernet_seconds(meta: Mapping[str, Any], score_s_per_arch: float | None = None) -> tuple[float, str]:
+    """(seconds, how) a stored supernet result took, training and scoring together, from its
+    provenance (``store`` meta): ``wall_time_s``, unless its per-epoch training record
+    (``extra.train_history``, ``wall_s`` per epoch) sums to more, which happens when training
+    resumed from a checkpoint in a later process (the wall time counts that last process only);
+    then the recorded epochs plus ``score_s_per_arch`` for each scored architecture (the
+    scoring is not recorded apart). One-thread wall seconds."""
+    wall = float(meta["wall_time_s"])
+    hist = (meta.get("extra") or {}).get("train_history") or []
+    train = float(sum(r["wall_s"] for r in hist)) if hist else None
+    if train is None:
+        return wall, "provenance wall time (training and scoring)"
+    if wall >= train:
+        return wall, "provenance wall time (training and scoring)"
+    if score_s_per_arch is None:
+        raise ValueError(f"{meta.get('name')}: training resumed over processes; a scoring rate is needed")
+    n = int(meta["rows"])
+    return train + n * score_s_per_arch, (f"resumed: {train:.0f} s of recorded epochs + {n} x {score_s_per_arch:.2f} s "
+                                          "scoring (the space's median recorded rate)")
+
+
+def scoring_rate(metas: Sequence[Mapping[str, Any]], fallback: float) -> float:
+    """Median scoring seconds per architecture over the results that ran in one process (wall time
+    above their recorded epochs): ``(wall - epochs) / rows``; ``fallback`` where none did."""
+    rates = []
+    for m in metas:
+        hist = (m.get("extra") or {}).get("train_history") or []
+        if hist and float(m["wall_time_s"]) >= (t := sum(r["wall_s"] for r in hist)):
+            rates.append((float(m["wall_time_s"]) - t) / int(m["rows"]))
+    return float(np.median(rates)) if rates else float(fallback)
+
+
+def supernet_ladder(space_name: str, profile: str = "cpu", *, compute: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every stored supernet of the space's ladder (``analysis.stored_seed_ladder`` over
+    ``ladder_rungs``: the chapters' supernets, uniform sampling, the profile's configuration):
+    (scores with columns epochs, seed, arch, score; one row per supernet with ``result``,
+    ``n_scored``, ``seconds``, ``cpu_s_per_arch`` = seconds / architectures scored, ``cost_how``).
+    ``compute``: first train the profile's ladder at seed 0 where it is missing
+    (``study.supernet_scores``, as the Figure 1 chapter does; refused under NAS_CORE_CACHED_ONLY)."""
+    from .analysis import stored_seed_ladder
+    from .regime import FALLBACK_RATES
+
+    if compute:
+        for e in budget(space_name, profile).ladder:
+            study.supernet_scores(space_name, profile, e, progress=False)
+    scores = stored_seed_ladder(space_name, profile, ladder_rungs(space_name, profile))
+    store = study.store()
+    metas = {}
+    for (e, s) in scores[["epochs", "seed"]].drop_duplicates().itertuples(index=False):
+        name = study.supernet_result_name(space_name, profile, int(e), seed=int(s))
+        metas[int(e), int(s)] = store.meta("supernets", name)
+    rate = scoring_rate(list(metas.values()), FALLBACK_RATES[space_name][1])
+    rows = []
+    for (e, s), meta in sorted(metas.items()):
+        seconds, how = supernet_seconds(meta, rate)
+        rows.append({"epochs": e, "seed": s, "result": meta["name"], "n_scored": int(meta["rows"]),
+                     "seconds": seconds, "cpu_s_per_arch": seconds / int(meta["rows"]), "cost_how": how})
+    return scores, pd.DataFrame(rows, columns=["epochs", "seed", "result", "n_scored", "seconds", "cpu_s_per_arch",
+                                               "cost_how"])
+
+
+def ladder_correlations(space_name: str, profile: str = "cpu", *, n_boot: int = 1000, seed: int = 0,
+                        compute: bool = False) -> pd.DataFrame:
+    """Each stored supernet's Spearman with the same ground truth as the estimators
+    (``cpu_ground_truth``; perplexity negated on both sides), with the same bootstrap as
+    ``correlations``, beside its seconds per architecture (``supernet_ladder``, with ``compute``)."""
+    scores, costs = supernet_ladder(space_name, profile, compute=compute)
+    truth = cpu_ground_truth(space_name, profile)
+    hib = get_space(space_name).higher_is_better
+    rows = []
+    for (e, s), g in scores.groupby(["epochs", "seed"], sort=True):
+        sn = g.set_index("arch")["score"]
+        keep = [a for a in sn.index if a in truth.index]
+        x = sn.loc[keep].to_numpy(float) * (1.0 if hib else -1.0)
+        y = truth.loc[keep].to_numpy(float) * (1.0 if hib else -1.0)
+        lo, hi = metrics.bootstrap_ci(x, y, n_boot=n_boot, seed=seed) if n_boot else (np.nan, np.nan)
+        rows.append({"epochs": int(e), "seed": int(s), "n": len(keep), "spearman": metrics.spearman(x, y),
+                     "spearman_lo": lo, "spearman_hi": hi})
+    out = pd.DataFrame(rows, columns=["epochs", "seed", "n", "spearman", "spearman_lo", "spearman_hi"])
+    return out.merge(costs, on=["epochs", "seed"]).assign(space=space_name, profile=profile)
+
+
+def top_rung(space_name: str, profile: str = "cpu", *, min_seeds: int = 1) -> int | None:
+    """The most epochs at which at least ``min_seeds`` supernets (seeds) of the ladder are stored
+    (``supernet_ladder``); None if no rung has that many."""
+    _, costs = supernet_ladder(space_name, profile)
+    counts = costs.groupby("epochs")["seed"].nunique()
+    counts = counts[counts >= min_seeds]
+    return int(counts.index.max()) if len(counts) else None
+
+
+def best_estimator(correlations_table: pd.DataFrame) -> str:
+    """The estimator of highest Spearman (finite) in a ``cpu_correlations`` table. Chosen on the
+    same ground truth it is then compared on, so its correlation is an optimistic one."""
+    t = correlations_table.dropna(subset=["spearman"])
+    if t.empty:
+        raise ValueError("no estimator has a finite Spearman correlation")
+    return str(t.loc[t["spearman"].idxmax(), "estimator"])
+
+
+def paired_spearman(rankings: Mapping[str, pd.Series], truth: pd.Series, pairs: Sequence[tuple[str, str]], *,
+                    n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Spearman of each ranking (higher = better, already oriented) with ``truth`` (oriented) and the
+    differences ``a - b`` of ``pairs``, with percentile-bootstrap intervals from one set of
+    resamples of the architectures all share: every statistic sees the same architectures, so
+    a difference's interval is paired. Non-finite values rank last. Returns (per ranking:
+    name, n, spearman, lo, hi; per pair: a, b, diff, lo, hi)."""
+    keep = truth.index
+    for r in rankings.values():
+        keep = keep.intersection(r.index)
+    if len(keep) < 3:
+        raise ValueError(f"only {len(keep)} architectures are in every ranking and the ground truth")
+    g = truth.loc[keep].to_numpy(float)
+    x = {k: _rankable(r.loc[keep].to_numpy(float)) for k, r in rankings.items()}
+    point = {k: metrics.spearman(v, g) for k, v in x.items()}
+    rng = np.random.default_rng(seed)
+    boot = {k: [] for k in x}
+    for _ in range(n_boot):
+        i = rng.integers(0, len(g), len(g))
+        for k, v in x.items():
+            boot[k].append(metrics.spearman(v[i], g[i]))
+    boot = {k: np.asarray(v, float) for k, v in boot.items()}
+    a = (1 - level) / 2
+
+    def interval(vals: np.ndarray) -> tuple[float, float]:
+        vals = vals[np.isfinite(vals)]  # a resample with a constant ranking carries no information
+        return (float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))) if len(vals) else (np.nan, np.nan)
+
+    singles = pd.DataFrame([{"ranking": k, "n": len(keep), "spearman": point[k],
+                             **dict(zip(("spearman_lo", "spearman_hi"), interval(boot[k]) if n_boot else (np.nan,) * 2))}
+                            for k in x])
+    diffs = pd.DataFrame([{"a": p, "b": q, "diff": point[p] - point[q],
+                           **dict(zip(("diff_lo", "diff_hi"), interval(boot[p] - boot[q]) if n_boot else (np.nan,) * 2))}
+                          for p, q in pairs])
+    return singles, diffs
+
+
+def hybrid_comparison(supernet: pd.Series, estimator: pd.Series, truth: pd.Series, *, supernet_higher_is_better: bool,
+                      truth_higher_is_better: bool, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The supernet, the estimator and their mean-rank hybrid (``mean_rank_hybrid``, over the
+    architectures all three share) against the ground truth, paired (``paired_spearman``):
+    Spearman of each and the differences supernet - estimator, hybrid - supernet,
+    hybrid - estimator. If the hybrid beats both, the two rankings carry different information."""
+    sign_t = 1.0 if truth_higher_is_better else -1.0
+    keep = [a for a in supernet.index if a in estimator.index and a in truth.index]
+    sn = supernet.loc[keep] * (1.0 if supernet_higher_is_better else -1.0)
+    e = estimator.loc[keep].astype(float)
+    h = mean_rank_hybrid(sn, e)
+    singles, diffs = paired_spearman({"supernet": sn, "estimator": e, "hybrid": h}, truth.loc[keep] * sign_t,
+                                     [("supernet", "estimator"), ("hybrid", "supernet"), ("hybrid", "estimator")],
+                                     n_boot=n_boot, seed=seed)
+    out = {"n": len(keep)}
+    for r in singles.itertuples(index=False):
+        out.update({f"{r.ranking}_spearman": r.spearman, f"{r.ranking}_lo": r.spearman_lo, f"{r.ranking}_hi": r.spearman_hi})
+    for r in diffs.itertuples(index=False):
+        k = f"{r.a}_minus_{r.b}"
+        out.update({k: r.diff, f"{k}_lo": r.diff_lo, f"{k}_hi": r.diff_hi})
+    return out
+
+
+def top_rung_comparison(space_name: str, profile: str = "cpu", *, epochs: int | None = None, n_boot: int = 1000,
+                        seed: int = 0, estimator_correlations: pd.DataFrame | None = None,
+                        table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per stored seed of the supernet at ``epochs`` (default: the top stored rung of
+    ``supernet_ladder``), the supernet against the best free estimator (``best_estimator``) and
+    their hybrid (``hybrid_comparison``), with both costs per architecture. Nothing is computed
+    but the statistics: the tables and supernets are read from the store."""
+    table = cpu_scale(space_name, profile) if table is None else table
+    corr = cpu_correlations(space_name, profile, table=table, n_boot=0) if estimator_correlations is None \
+        else estimator_correlations
+    name = best_estimator(corr)
+    scores, costs = supernet_ladder(space_name, profile)
+    if scores.empty:
+        raise LookupError(f"no stored supernet of {space_name}/{profile}")
+    epochs = int(scores["epochs"].max()) if epochs is None else int(epochs)
+    truth = cpu_ground_truth(space_name, profile)
+    sp = get_space(space_name)
+    estimator = table.set_index("arch")[name].astype(float)
+    est_cost = float(cost_per_arch(table, [name]).iloc[0])
+    rows = []
+    for s, g in scores[scores["epochs"] == epochs].groupby("seed", sort=True):
+        c = hybrid_comparison(g.set_index("arch")["score"], estimator, truth,
+                              supernet_higher_is_better=sp.higher_is_better,
+                              truth_higher_is_better=sp.higher_is_better, n_boot=n_boot, seed=seed)
+        cost = costs[(costs["epochs"] == epochs) & (costs["seed"] == s)].iloc[0]
+        rows.append({"space": space_name, "profile": profile, "epochs": epochs, "seed": int(s),
+                     "best_estimator": name, **c, "supernet_cpu_s_per_arch": float(cost["cpu_s_per_arch"]),
+                     "estimator_cpu_s_per_arch": est_cost})
+    if not rows:
+        raise LookupError(f"no stored supernet of {space_name}/{profile} at {epochs} epochs")
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- verdicts
+
+def _ci_text(row, key: str) -> str:
+    return fmt_ci(row[key], row[f"{key}_lo"], row[f"{key}_hi"], signed=True)
+
+
+def supernet_vs_estimator_verdict(comparison: pd.DataFrame, space_name: str) -> Verdict:
+    """Does the top-rung supernet rank better than the best free estimator? Per seed of
+    ``top_rung_comparison``: ``agrees`` when the paired interval of Spearman(supernet) -
+    Spearman(estimator) lies above 0, ``disagrees`` below 0, ``inconclusive`` when it holds 0; the
+    seeds' calls ``verdicts.combine``d. Key number: seed 0's difference (or the first seed's)."""
+    rows = list(comparison.itertuples(index=False))
+    if not rows:
+        raise ValueError("no comparison to judge")
+    calls = [interval_call(r.supernet_minus_estimator_lo, r.supernet_minus_estimator_hi, +1) for r in rows]
+    call = combine(calls)
+    first = comparison.iloc[0]
+    title = get_space(space_name).title
+    per = "; ".join(
+        f"seed {int(r['seed'])}: supernet {r['supernet_spearman']:.2f} vs {r['best_estimator']} "
+        f"{r['estimator_spearman']:.2f}, difference {_ci_text(r, 'supernet_minus_estimator')} ({c})"
+        for (_, r), c in zip(comparison.iterrows(), calls))
+    meaning = {"agrees": "yes: the supernet ranks better", "disagrees": "no: the free estimator ranks better",
+               "inconclusive": "not decided: the paired interval holds 0",
+               "partly": "on some seeds only"}.get(call, call)
+    text = (f"**{title}**, does the {int(first['epochs'])}-epoch supernet rank better than the best free estimator "
+            f"({first['best_estimator']}, chosen on this ground truth), on {int(first['n'])} architectures? {per}. "
+            f"Cost per architecture: supernet {first['supernet_cpu_s_per_arch']:.3g} s, estimator "
+            f"{first['estimator_cpu_s_per_arch']:.3g} CPU s. **{call}** ({meaning}).")
+    numbers = {"supernet_spearman": (first["supernet_spearman"], first["supernet_lo"], first["supernet_hi"]),
+               "estimator_spearman": (first["estimator_spearman"], first["estimator_lo"], first["estimator_hi"]),
+               "supernet_minus_estimator": (first["supernet_minus_estimator"], first["supernet_minus_estimator_lo"],
+                                            first["supernet_minus_estimator_hi"])}
+    key = f"supernet - {first['best_estimator']} {_ci_text(first, 'supernet_minus_estimator')} (seed {int(first['seed'])})"
+    return Verdict(text, call, item=BEYOND_ITEM, space=space_name, key=key, numbers=numbers)
+
+
+def hybrid_call(row) -> str:
+    """``agrees`` (the hybrid beats both) when both paired intervals, hybrid - supernet and
+    hybrid - estimator, lie above 0; ``disagrees`` when either lies below 0 (one of the two alone
+    ranks better); ``inconclusive`` otherwise."""
+    calls = [interval_call(row[f"{k}_lo"], row[f"{k}_hi"], +1) for k in ("hybrid_minus_supernet", "hybrid_minus_estimator")]
+    if all(c == AGREES for c in calls):
+        return AGREES
+    if DISAGREES in calls:
+        return DISAGREES
+    return INCONCLUSIVE
+
+
+def hybrid_verdict(comparison: pd.DataFrame, space_name: str) -> Verdict:
+    """Does the mean-rank hybrid of the top-rung supernet and the best free estimator rank better
+    than both (``hybrid_call`` per seed, ``verdicts.combine``d)?"""
+    calls = [hybrid_call(r) for _, r in comparison.iterrows()]
+    call = combine(calls)
+    first = comparison.iloc[0]
+    per = "; ".join(f"seed {int(r['seed'])}: hybrid {r['hybrid_spearman']:.2f}, minus supernet "
+                    f"{_ci_text(r, 'hybrid_minus_supernet')}, minus {r['best_estimator']} "
+                    f"{_ci_text(r, 'hybrid_minus_estimator')} ({c})" for (_, r), c in zip(comparison.iterrows(), calls))
+    meaning = {"agrees": "yes: the two carry different information", "disagrees": "no: one of the two alone ranks better",
+               "inconclusive": "not decided", "partly": "on some seeds only"}.get(call, call)
+    text = (f"**{get_space(space_name).title}**, does the mean rank of the {int(first['epochs'])}-epoch supernet and "
+            f"{first['best_estimator']} rank better than both? {per}. **{call}** ({meaning}).")
+    numbers = {"hybrid_spearman": (first["hybrid_spearman"], first["hybrid_lo"], first["hybrid_hi"]),
+               **{k: (first[k], first[f"{k}_lo"], first[f"{k}_hi"])
+                  for k in ("hybrid_minus_supernet", "hybrid_minus_estimator")}}
+    key = (f"hybrid - supernet {_ci_text(first, 'hybrid_minus_supernet')}, hybrid - estimator "
+           f"{_ci_text(first, 'hybrid_minus_estimator')} (seed {int(first['seed'])})")
+    return Verdict(text, call, item=BEYOND_ITEM + " (hybrid)", space=space_name, key=key, numbers=numbers)
+
+
+def verdict_summary(comparisons: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per space (``top_rung_comparison`` tables by space): the top rung, the best
+    estimator, the three Spearman correlations and the supernet - estimator difference (seed 0,
+    or the first stored seed, with intervals), both costs, and both verdicts' calls over the
+    rung's seeds."""
+    rows = []
+    for space_name, c in comparisons.items():
+        r = c.iloc[0]
+        ci = lambda k, lo, hi, signed=False: fmt_ci(r[k], r[lo], r[hi], signed=signed)  # noqa: E731
+        rows.append({"space": get_space(space_name).title, "supernet epochs": int(r["epochs"]),
+                     "seeds": ", ".join(str(int(s)) for s in c["seed"]), "n": int(r["n"]),
+                     "best estimator": r["best_estimator"],
+                     "estimator": ci("estimator_spearman", "estimator_lo", "estimator_hi"),
+                     "supernet": ci("supernet_spearman", "supernet_lo", "supernet_hi"),
+                     "hybrid": ci("hybrid_spearman", "hybrid_lo", "hybrid_hi"),
+                     "supernet - estimator": ci("supernet_minus_estimator", "supernet_minus_estimator_lo",
+                                                "supernet_minus_estimator_hi", True),
+                     "supernet s/arch": r["supernet_cpu_s_per_arch"], "estimator CPU s/arch": r["estimator_cpu_s_per_arch"],
+                     "supernet better?": supernet_vs_estimator_verdict(c, space_name).call,
+                     "hybrid beats both?": hybrid_verdict(c, space_name).call})
+    return pd.DataFrame(rows).set_index("space")
+
+
 __all__ = ["EXPERIMENT", "BATCH_SIZE", "nb201_full_config", "build_estimator_table", "nb201_full_scale", "cpu_scale",
-           "correlations", "search_in_sample", "nb201_full_correlations", "published_comparison", "cpu_ground_truth", "cost_per_arch", "supernet_seconds_per_arch", "mean_rank_hybrid",
-           "cpu_correlations"]
+           "correlations", "search_in_sample", "nb201_full_correlations", "published_comparison", "cpu_ground_truth",
+           "cost_per_arch", "mean_rank_hybrid", "cpu_correlations", "ladder_rungs", "supernet_seconds", "scoring_rate",
+           "supernet_ladder", "ladder_correlations", "top_rung", "best_estimator", "paired_spearman",
+           "hybrid_comparison", "top_rung_comparison", "supernet_vs_estimator_verdict", "hybrid_call", "hybrid_verdict",
+           "verdict_summary"]

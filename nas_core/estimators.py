@@ -160,6 +160,10 @@ def snip(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     on every weight, which equals ``|w * dL/dw|``, summed over the weights (Abdelfattah et al.
     2021). Train mode, one batch."""
     ws, grads = _gradients(_copy(net), inputs, targets)
+    return _snip_value(ws, grads)
+
+
+def _snip_value(ws, grads) -> float:
     return float(sum((w.detach() * g).abs().sum() for w, g in zip(ws, grads) if g is not None))
 
 
@@ -168,6 +172,10 @@ def grad_norm(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> fl
     tensor, summed over the tensors (the reference sums per-layer norms; it is not the norm of
     the whole gradient). Train mode, one batch."""
     _, grads = _gradients(_copy(net), inputs, targets)
+    return _grad_norm_value(grads)
+
+
+def _grad_norm_value(grads) -> float:
     return float(sum(g.norm() for g in grads if g is not None))
 
 
@@ -182,7 +190,14 @@ def grasp(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
     ws = _weights(net)
     loss = _loss(net, inputs, targets)
     g_plain = torch.autograd.grad(loss, ws, allow_unused=True, retain_graph=True)
-    g_graph = torch.autograd.grad(loss, ws, allow_unused=True, create_graph=True)
+    return _grasp_value(loss, ws, g_plain)
+
+
+def _grasp_value(loss: torch.Tensor, ws, g_plain, g_graph=None) -> float:
+    """GraSP from the loss (its graph retained), its plain gradient ``g_plain`` and, if already
+    taken, the same gradient with its graph (``g_graph``)."""
+    if g_graph is None:
+        g_graph = torch.autograd.grad(loss, ws, allow_unused=True, create_graph=True)
     z = sum((a.detach() * b).sum() for a, b in zip(g_plain, g_graph) if a is not None and b is not None)
     if not torch.is_tensor(z) or not z.requires_grad:
         return 0.0
@@ -201,11 +216,26 @@ def fisher(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float
     Train mode, one batch."""
     _refuse_lm(net, "fisher")
     net = _copy(net)
+    per_module, recording, handles = _fisher_hooks(net)
+    try:
+        _loss(net, inputs, targets).backward()
+    finally:
+        for h in handles:
+            h.remove()
+    return _fisher_value(per_module)
+
+
+def _fisher_hooks(net: nn.Module):
+    """Hooks that collect Fisher's ``F_k`` per Conv2d/Linear module during a backward pass:
+    (per-module sums, a one-item list whose False stops the collecting, forward-hook handles)."""
     per_module: dict[nn.Module, torch.Tensor] = {}
+    recording = [True]  # a shared pass turns it off before its second-order backward passes
 
     def on_forward(module, _inp, out):
         def on_grad(grad, act=out.detach(), module=module):
-            prod = act * grad
+            if not recording[0]:
+                return
+            prod = act * grad.detach()  # the grad carries a graph in a shared pass with grasp
             g_nk = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
             f_k = 0.5 * g_nk.pow(2).mean(0)
             per_module[module] = per_module[module] + f_k if module in per_module else f_k
@@ -214,12 +244,10 @@ def fisher(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float
             out.register_hook(on_grad)
 
     modules = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    handles = [m.register_forward_hook(on_forward) for m in modules]
-    try:
-        _loss(net, inputs, targets).backward()
-    finally:
-        for h in handles:
-            h.remove()
+    return per_module, recording, [m.register_forward_hook(on_forward) for m in modules]
+
+
+def _fisher_value(per_module) -> float:
     return float(sum(f.abs().sum() * (m.weight.numel() // m.weight.shape[0]) for m, f in per_module.items()))
 
 
@@ -237,7 +265,11 @@ def jacob_cov(net: nn.Module, inputs: torch.Tensor) -> float:
     x = inputs.detach().clone().requires_grad_(True)
     y = net(x)
     (jac,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
-    j = jac.reshape(len(x), -1).double().numpy()
+    return _jacob_cov_value(jac)
+
+
+def _jacob_cov_value(jac: torch.Tensor) -> float:
+    j = jac.reshape(len(jac), -1).double().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(j)
     if not np.isfinite(corr).all():
@@ -257,25 +289,111 @@ def naswot(net: nn.Module, inputs: torch.Tensor) -> float:
     factorized reduction) are not seen, as in the references."""
     _refuse_lm(net, "naswot")
     net = _copy(net)
-    kernel = torch.zeros(len(inputs), len(inputs), dtype=torch.float64)
-
-    def on_forward(_module, inp, _out):
-        # agreements = units - on_i - on_j + 2 (c c^T)_ij: one product instead of two, in float32,
-        # which counts exactly below 2^24 units per module (the largest here have 16,384)
-        c = (inp[0].detach().reshape(len(inputs), -1) > 0).float()
-        if c.shape[1] >= 2 ** 24:
-            raise ValueError(f"naswot: {c.shape[1]} units in one module are too many to count in float32")
-        on = c.sum(1, dtype=torch.float64)
-        kernel.add_(2.0 * (c @ c.T).double() - on[:, None] - on[None, :] + c.shape[1])
-
-    handles = [m.register_forward_hook(on_forward) for m in net.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+    kernel, handles = _naswot_hooks(net, len(inputs))
     try:
         with torch.no_grad():
             net(inputs)
     finally:
         for h in handles:
             h.remove()
+    return _naswot_value(kernel)
+
+
+def _naswot_hooks(net: nn.Module, n: int):
+    """(kernel, handles): forward hooks on the ReLU modules that add each one's agreement counts
+    of the ``n`` inputs to ``kernel``."""
+    kernel = torch.zeros(n, n, dtype=torch.float64)
+
+    def on_forward(_module, inp, _out):
+        # agreements = units - on_i - on_j + 2 (c c^T)_ij: one product instead of two, in float32,
+        # which counts exactly below 2^24 units per module (the largest here have 16,384)
+        c = (inp[0].detach().reshape(n, -1) > 0).float()
+        if c.shape[1] >= 2 ** 24:
+            raise ValueError(f"naswot: {c.shape[1]} units in one module are too many to count in float32")
+        on = c.sum(1, dtype=torch.float64)
+        kernel.add_(2.0 * (c @ c.T).double() - on[:, None] - on[None, :] + c.shape[1])
+
+    return kernel, [m.register_forward_hook(on_forward) for m in net.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+
+
+def _naswot_value(kernel: torch.Tensor) -> float:
     return float(np.linalg.slogdet(kernel.numpy())[1])
+
+
+# ---------------------------------------------------------------- shared passes (same values, fewer passes)
+
+# Estimators whose definitions read the same pass of the same network on the same batch: the
+# gradient group all need one forward and dL/dW in train mode (fisher also dL/da of the modules'
+# outputs, which the same backward computes; grasp continues from that pass with its Hessian
+# product); the forward group both run the network forward on the batch in train mode (jacob_cov
+# then differentiates with respect to the input). Each estimator alone seeds torch and copies
+# the network before its pass, so one seeded pass on one copy sees the same weights, batch
+# statistics and dropout draws; the values are equal (tests/test_estimators.py).
+GRADIENT_GROUP = ("snip", "grad_norm", "fisher", "grasp")
+FORWARD_GROUP = ("jacob_cov", "naswot")
+
+
+def gradient_group(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                   names: Sequence[str] = GRADIENT_GROUP) -> dict[str, float]:
+    """snip, grad_norm, fisher and grasp (those in ``names``) from one forward pass and one
+    backward pass for dL/dW (with grasp: that backward keeps its graph, and grasp's Hessian
+    product follows), with the values each function gives alone. The gradient taken with its
+    graph equals the plain one exactly (the same kernels run; the tests check it)."""
+    names = [n for n in GRADIENT_GROUP if n in names]
+    if "fisher" in names:
+        _refuse_lm(net, "fisher")
+    net = _copy(net)
+    per_module, recording, handles = _fisher_hooks(net) if "fisher" in names else ({}, [False], [])
+    g_graph = None
+    try:
+        ws = _weights(net)
+        loss = _loss(net, inputs, targets)
+        if "grasp" in names:
+            g_graph = torch.autograd.grad(loss, ws, allow_unused=True, create_graph=True)
+            grads = tuple(None if g is None else g.detach() for g in g_graph)
+        else:
+            grads = torch.autograd.grad(loss, ws, allow_unused=True)
+    finally:
+        recording[0] = False  # grasp's Hessian product runs back through the same outputs
+        for h in handles:
+            h.remove()
+    out = {}
+    if "snip" in names:
+        out["snip"] = _snip_value(ws, grads)
+    if "grad_norm" in names:
+        out["grad_norm"] = _grad_norm_value(grads)
+    if "fisher" in names:
+        out["fisher"] = _fisher_value(per_module)
+    if "grasp" in names:
+        out["grasp"] = _grasp_value(loss, ws, grads, g_graph)
+    return out
+
+
+def forward_group(net: nn.Module, inputs: torch.Tensor, names: Sequence[str] = FORWARD_GROUP) -> dict[str, float]:
+    """jacob_cov and naswot (those in ``names``) from one forward pass in train mode (jacob_cov's,
+    with the input requiring its gradient; naswot's hooks read the same activations)."""
+    names = [n for n in FORWARD_GROUP if n in names]
+    for n in names:
+        _refuse_lm(net, n)
+    net = _copy(net)
+    kernel, handles = _naswot_hooks(net, len(inputs)) if "naswot" in names else (None, [])
+    x = inputs.detach().clone().requires_grad_("jacob_cov" in names)
+    try:
+        if "jacob_cov" in names:
+            y = net(x)
+        else:
+            with torch.no_grad():
+                net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    out = {}
+    if "jacob_cov" in names:
+        (jac,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
+        out["jacob_cov"] = _jacob_cov_value(jac)
+    if "naswot" in names:
+        out["naswot"] = _naswot_value(kernel)
+    return out
 
 
 # ---------------------------------------------------------------- the batch and all estimators
@@ -313,13 +431,18 @@ def _input_shape(cfg: Mapping[str, Any]) -> tuple[int, int, int]:
 
 
 def estimate_all(space, arch, cfg: Mapping[str, Any], batch: tuple[torch.Tensor, torch.Tensor], *,
-                 seed: int = 0, estimators: Sequence[str] | None = None) -> dict[str, float]:
+                 seed: int = 0, estimators: Sequence[str] | None = None, shared: bool = False) -> dict[str, float]:
     """Every estimator (default: all defined for the space) of one architecture on one shared
     batch: ``{name: value}`` plus ``cpu_s_<name>`` (CPU seconds of this process, one thread
     expected) and ``build_cpu_s`` (building and initialising the network).
 
     ``torch.manual_seed(seed)`` before the network is built and before each estimator, so each
-    value depends on (arch, cfg, batch, seed) only, not on which others run."""
+    value depends on (arch, cfg, batch, seed) only, not on which others run.
+
+    ``shared``: the estimators of ``GRADIENT_GROUP`` and of ``FORWARD_GROUP`` each from one pass
+    (``gradient_group``, ``forward_group``; torch seeded before it), with the same values; a
+    group's CPU seconds are split equally among its estimators (the row's sum stays the real
+    total; an estimator's cost alone is what ``shared=False`` records)."""
     names = tuple(defined_estimators(space.name) if estimators is None else estimators)
     unknown = [n for n in names if n not in ESTIMATORS]
     if unknown:
@@ -340,14 +463,32 @@ def estimate_all(space, arch, cfg: Mapping[str, Any], batch: tuple[torch.Tensor,
         "jacob_cov": lambda: jacob_cov(net, inputs),
         "naswot": lambda: naswot(net, inputs),
     }
+    groups: list[tuple[str, ...]] = []
+    if shared:
+        lm = is_language_model(net)
+        for group in (GRADIENT_GROUP, FORWARD_GROUP):
+            members = tuple(n for n in names if n in group)
+            if len(members) > 1 and not (lm and set(members) & set(UNDEFINED_FOR_LM)):
+                groups.append(members)
+    grouped = {n for g in groups for n in g}
     for name in names:
+        if name in grouped:
+            continue
         t0 = time.process_time()
         torch.manual_seed(seed)
         out[name] = calls[name]()
         out[f"cpu_s_{name}"] = time.process_time() - t0
-    return out
+    for members in groups:
+        t0 = time.process_time()
+        torch.manual_seed(seed)
+        values = (gradient_group(net, inputs, targets, members) if members[0] in GRADIENT_GROUP
+                  else forward_group(net, inputs, members))
+        each = (time.process_time() - t0) / len(members)
+        for name in members:
+            out[name], out[f"cpu_s_{name}"] = values[name], each
+    return {k: out[k] for k in ["build_cpu_s", *(x for n in names for x in (n, f"cpu_s_{n}"))]}
 
 
 __all__ = ["ESTIMATORS", "DATA_FREE", "UNDEFINED_FOR_LM", "EstimatorUndefined", "n_params", "n_flops", "synflow",
            "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "naswot", "estimator_batch", "defined_estimators",
-           "estimate_all", "is_language_model"]
+           "estimate_all", "is_language_model", "GRADIENT_GROUP", "FORWARD_GROUP", "gradient_group", "forward_group"]

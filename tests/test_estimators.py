@@ -199,3 +199,63 @@ def test_mean_rank_hybrid_orients_both_rankings():
     b = pd.Series([10.0, 30.0, 20.0, 5.0], index=["x", "y", "z", "w"])  # perplexity-like: x best
     h = es.mean_rank_hybrid(a, b, second_higher_is_better=False)
     assert list(h.index) == ["x", "y", "z"] and h["x"] == 1.0 and h["x"] > h["z"] and h["x"] > h["y"]
+
+
+# ---------------------------------------------------------------- shared passes: the same values
+
+def _same(a, b):
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize("space_name", ["nb201", "nb101", "darts_cnn", "proxyless", "darts_rnn"])
+def test_shared_passes_give_the_values_of_separate_passes(space_name):
+    space = get_space(space_name)
+    cfg = space.config("smoke")
+    g = torch.Generator().manual_seed(0)
+    if space.task == "language_model":
+        tokens = torch.randint(cfg["vocab_size"], (cfg["bptt"] + 1, 4), generator=g)
+        batch = (tokens[:-1], tokens[1:])
+    else:
+        c, s = cfg.get("in_channels", 3), cfg.get("image_size", 32)
+        batch = (torch.randn(6, c, s, s, generator=g), torch.randint(cfg["num_classes"], (6,), generator=g))
+    names = est.defined_estimators(space_name)
+    # one architecture of the two slow smoke networks (DARTS-CIFAR10, ProxylessNAS), two of the others
+    for arch in space.sample_many(2 if space_name in ("nb201", "nb101", "darts_rnn") else 1, seed=3):
+        alone = est.estimate_all(space, arch, cfg, batch, seed=0)
+        shared = est.estimate_all(space, arch, cfg, batch, seed=0, shared=True)
+        assert list(shared) == list(alone)  # same keys, same order (the table's columns)
+        assert all(_same(alone[n], shared[n]) for n in names), {n: (alone[n], shared[n]) for n in names}
+        assert all(shared[f"cpu_s_{n}"] >= 0 for n in names)
+
+
+def test_shared_passes_at_the_full_scale_network_and_for_any_subset():
+    # the network of the full-scale run (C=16, N=5, 32x32), a small batch; any subset of a group
+    # gives what each of its estimators gives alone
+    space, cfg = get_space("nb201"), es.nb201_full_config(10)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(4, 3, 32, 32, generator=g), torch.randint(10, (4,), generator=g)
+    arch = space.sample_many(1, seed=5)[0]
+    torch.manual_seed(0)
+    net = space.standalone(arch, cfg)
+    for names in (["snip"], ["fisher", "grasp"], ["grad_norm", "snip", "fisher"]):
+        torch.manual_seed(0)
+        got = est.gradient_group(net, x, y, names)
+        want = {n: getattr(est, n)(net, x, y) for n in names}
+        assert set(got) == set(names) and all(got[n] == want[n] for n in names), (got, want)
+    assert est.forward_group(net, x, ["naswot"]) == {"naswot": est.naswot(net, x)}
+    assert est.forward_group(net, x) == {"jacob_cov": est.jacob_cov(net, x), "naswot": est.naswot(net, x)}
+    with pytest.raises(est.EstimatorUndefined):
+        lm = get_space("darts_rnn")
+        torch.manual_seed(0)
+        est.forward_group(lm.standalone(lm.sample_many(1, seed=0)[0], lm.config("smoke")), x)
+
+
+def test_table_builder_shared_passes_store_the_same_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_CACHED_ONLY", "0")
+    space, cfg = _smoke()
+    archs = [str(a) for a in space.sample_many(2, seed=0)]
+    kw = dict(batch_size=8, estimators=["snip", "fisher", "naswot", "jacob_cov"], workers=1, progress=False)
+    a = es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "a.csv", **kw)
+    b = es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "b.csv", shared=True, **kw)
+    cols = ["arch", "snip", "fisher", "naswot", "jacob_cov", "config_hash"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
