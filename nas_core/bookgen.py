@@ -813,6 +813,10 @@ def _finding_paragraph(i: int, text: str, cells: dict, records: list[dict]) -> s
     return out
 
 
+# Chapters beyond the paper label their verdicts' items with this prefix (free_estimators).
+BEYOND = "Beyond the paper"
+
+
 def results_md(executed: Path, existing: list[str]) -> str:
     records = verdict_records(executed)
     cells = _grid_cells(records, existing)
@@ -839,6 +843,21 @@ def results_md(executed: Path, existing: list[str]) -> str:
         out.append("The same verdicts against the real NAS-Bench-201 200-epoch table (not in the grid, which is the "
                    "`cpu` study):\n")
         out += [f"- {r['item']}: **{r['call']}** ({r['key']})" for r in full]
+    beyond = [r for r in records if r["item"].startswith(BEYOND)]
+    if beyond:
+        out.append(f"\n## {BEYOND}\n")
+        out.append("Questions the paper does not ask, with the same rule: a call follows from the interval shown "
+                   "beside it (not in the grid, which holds the paper's items).\n")
+        rows = []
+        for r in beyond:
+            anchor = heading_anchor(r["section"]) if r["section"] else ""
+            href = f"experiments/{r['experiment']}.html" + (f"#{anchor}" if anchor else "")
+            question = html.escape(r["item"][len(BEYOND):].lstrip(": ") or r["item"])
+            rows.append(f"<tr><td>{question}</td><td>{html.escape(SPACE_TITLES.get(r['space'], r['space']))}</td>"
+                        f'<td><a href="{href}">{CALL_MARK.get(r["call"], "")} {r["call"]}</a></td>'
+                        f"<td>{html.escape(r['key'])}</td></tr>")
+        out.append("```{raw} html\n<table class=\"results-beyond\"><tr><th>question</th><th>space</th><th>call</th>"
+                   "<th>key number</th></tr>" + "".join(rows) + "</table>\n```\n")
     return "\n".join(out) + "\n"
 
 

@@ -120,6 +120,21 @@ def test_results_page_reads_the_chapters_verdicts(tmp_path):
     assert existing == bookgen.existing_experiments()
 
 
+def test_results_page_lists_verdicts_beyond_the_paper(tmp_path):
+    from nas_core.verdicts import Verdict
+
+    book = tmp_path / "book"
+    v = Verdict("**NB201.** the estimator ranks better: **disagrees**.", "disagrees",
+                item=f"{bookgen.BEYOND}: supernet vs free estimators", space="nb201", key="-0.40 [-0.54, -0.26]")
+    _executed_chapter(book / "experiments", "free_estimators", [v])
+    bookgen.write_book(book, tmp_path / "results")
+    page = (book / "results.md").read_text()
+    beyond = page.split(f"## {bookgen.BEYOND}")[1]
+    assert "<td>supernet vs free estimators</td><td>NAS-Bench-201</td>" in beyond
+    assert 'href="experiments/free_estimators.html#verdict-on-figure-1"' in beyond and "-0.40 [-0.54, -0.26]" in beyond
+    assert page.count("glance-link") == sum(len(s) for s in bookgen.PAPER_SPACES.values())  # not in the grid
+
+
 def test_heading_anchor_is_sphinx_id():
     assert bookgen.heading_anchor("Verdict on Figure 1") == "verdict-on-figure-1"
     assert bookgen.heading_anchor("Figures 7-10: distributions") == "figures-7-10-distributions"
