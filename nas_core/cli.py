@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import __version__, bench, bookgen, data, groundtruth, parameters, regime, rehearsal, settings, study
-from .chapters import BOOK, EXECUTED, EXPERIMENTS, NOTEBOOKS, notebook_parameters  # noqa: F401  (cli.* names callers use)
+from .chapters import BOOK, EXECUTED, EXPERIMENTS, NOTEBOOKS, notebook_parameters  # noqa: F401  (cli.* names)
 from .errors import UsageError
 from .profiles import DEFAULT_PROFILE, PROFILES, budget
 from .settings import CACHED_ONLY_ENV, REPO, WORKERS_ENV

@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from . import estimators as est
-from . import metrics, study
+from . import __version__, metrics, study
+from .paper import published_free_estimators
 from .parallel import default_workers, imap_workers
 from .profiles import budget
 from .spaces import get_space
@@ -84,8 +85,6 @@ def _setup(space_name: str, cfg: Mapping[str, Any], batch_size: int, batch_seed:
            names: Sequence[str]) -> dict:
     setup = {"space": space_name, "cfg": dict(cfg), "batch_size": batch_size, "batch_seed": batch_seed,
              "seed": seed, "estimators": list(names)}
-    from . import __version__
-
     setup["config_hash"] = hashlib.sha256(canonical_json({**setup, "version": __version__}).encode()).hexdigest()[:12]
     return setup
 
@@ -328,8 +327,6 @@ def published_comparison(full_correlations: pd.DataFrame) -> pd.DataFrame:
     """Our Spearman over all 15,625 cells beside the published values (``paper.published_free_estimators``)
     of the same estimator and dataset; ``ours_abs`` is compared where the source prints absolute
     values. Ours rank a non-finite score last; the zero-cost notebook omitted such cells."""
-    from .paper import published_free_estimators
-
     pub = published_free_estimators()
     ours = full_correlations[full_correlations["subset"] == ALL_CELLS]
     out = pub.merge(ours[["num_classes", "dataset", "estimator", "spearman", "spearman_lo", "spearman_hi"]],

@@ -21,6 +21,10 @@ import traceback
 from multiprocessing import connection as mp_connection
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from tqdm.auto import tqdm
+
+from .store import CACHED_ONLY_ENV, stored_or_none
+
 WORKERS_ENV = "NAS_CORE_WORKERS"
 
 
@@ -227,10 +231,6 @@ def compute_missing_jobs(jobs: Sequence[tuple[Callable, Mapping[str, Any]]], *, 
                          desc: str = "results") -> int:
     """``compute_missing`` for calls of several functions, ``(fn, kwargs)`` each, in the order given
     (put the longest first)."""
-    from tqdm.auto import tqdm
-
-    from .store import CACHED_ONLY_ENV, stored_or_none
-
     if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
         return 0  # the caller's own calls load, or say what is missing
     todo = [(fn, dict(kw)) for fn, kw in jobs if stored_or_none(fn, **kw) is None]

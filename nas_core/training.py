@@ -78,8 +78,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import data as data_mod
 from .evaluation import batchify, detach_hidden, evaluate_standalone, perplexity
+from .profiles import budget
 from .sampling import FairNasSampler, MultiPathSampler, UniformSampler, paper_paths
+from .spaces import get_space
 from .store import load_checkpoint, save_checkpoint
 
 STRATEGIES = ("uniform", "parallel", "fairnas", "multipath")
@@ -238,8 +241,6 @@ def parity_epochs(epochs: float, space_name: str) -> float:
 
 def recipe_for(space_name: str, profile: str, *, standalone: bool = False) -> Recipe:
     """The space's recipe with the profile's budget changes (never its kind)."""
-    from .profiles import budget
-
     base = (STANDALONE_RECIPES if standalone else SUPERNET_RECIPES)[space_name]
     return dataclasses.replace(base, **budget(space_name, profile).recipe_overrides)
 
@@ -422,8 +423,6 @@ class _Trainer:
     def _augment(self, x):
         if not self.cfg.get("augment", True):
             return x
-        from . import data as data_mod
-
         return data_mod.augment(x, self.g_aug, pad=self.cfg.get("pad", 4), flip=self.cfg.get("flip", True),
                                 cutout=self.recipe.cutout)
 
@@ -813,10 +812,6 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--distributed", action="store_true")
     args = p.parse_args(argv)
-
-    from . import data as data_mod
-    from .profiles import budget
-    from .spaces import get_space
 
     if args.distributed:
         import torch.distributed as dist
