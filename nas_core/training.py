@@ -62,7 +62,6 @@ import argparse
 import contextlib
 import dataclasses
 import math
-import os
 import random
 import signal
 import sys
@@ -82,6 +81,7 @@ from . import data as data_mod
 from .evaluation import batchify, detach_hidden, evaluate_standalone, perplexity
 from .profiles import budget
 from .sampling import FairNasSampler, MultiPathSampler, UniformSampler, paper_paths
+from .settings import current as current_settings
 from .spaces import get_space
 from .store import load_checkpoint, save_checkpoint
 
@@ -818,7 +818,7 @@ def main(argv=None) -> int:
 
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(current_settings().local_rank)
         dist.init_process_group(backend)
     try:
         space = get_space(args.space)
