@@ -38,22 +38,19 @@ import hashlib
 import math
 import numbers
 import random
-import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import data as data_mod
 from . import metrics, study, verdicts
-from .evaluation import evaluate_architectures
 from .groundtruth import build_ground_truth
 from .parallel import compute_missing
 from .profiles import budget, check_profile
 from .spaces import get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
 from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
-from .training import recipe_for, train_supernet
+from .training import recipe_for
 
 METHODS = ("optimistic", "random", "guided")
 METHOD_LABELS = {"optimistic": "optimistic", "random": "random", "guided": "supernet-guided"}
@@ -304,20 +301,12 @@ def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epo
     name = f"{space_name}_{profile}_size{space.size()}_e{epochs}_s{seed}_{study.short_hash(params)}"
 
     def compute() -> pd.DataFrame:
-        data = data_mod.load(cfg)
-        ckpt = study.runs_root() / "pruning" / f"{name}.pt"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.time()
-        model, _ = train_supernet(space, cfg, data, recipe, epochs, seed=seed, checkpoint_path=ckpt,
-                                  progress=progress, max_steps_per_epoch=b.max_steps_per_epoch)
-        t1 = time.time()
-        scores = evaluate_architectures(space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
-                                        bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed,
-                                        progress=progress)
-        t2 = time.time()
+        scores, _, train_s, score_s = study.train_and_score(
+            space, cfg, recipe, epochs, archs, checkpoint_path=study.runs_root() / "pruning" / f"{name}.pt",
+            seed=seed, max_steps_per_epoch=b.max_steps_per_epoch, progress=progress)
         return pd.DataFrame({"arch": strs, "score": scores, "seed": seed, "epochs": epochs,
                              "space_size": space.size(), "supernet": name,
-                             "train_s": round(t1 - t0, 2), "score_s": round(t2 - t1, 2)})
+                             "train_s": round(train_s, 2), "score_s": round(score_s, 2)})
 
     return study.store().get_or_compute(
         "pruning", name, params, compute,

@@ -103,6 +103,27 @@ def supernet_checkpoint_name(space_name: str, profile: str, epochs: int, *, seed
     return _checkpoint_name(params, recipe, budget(space_name, profile))
 
 
+def train_and_score(space, cfg: Mapping[str, Any], recipe, epochs: float, archs, *, checkpoint_path: Path,
+                    seed: int = 0, strategy: str = "uniform", paths: int | None = None,
+                    max_steps_per_epoch: int | None = None, progress: bool = True):
+    """The one path from a supernet's settings to its scores, shared by ``supernet_scores`` and
+    ``pruning.supernet_on_space`` (each names and stores its own result): load the data, train the
+    supernet (resuming from ``checkpoint_path``), score ``archs`` on it after BN recalibration.
+    Returns ``(scores, training history, training seconds, scoring seconds)``."""
+    data = data_mod.load(cfg)
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    model, history = train_supernet(space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,
+                                    checkpoint_path=checkpoint_path, progress=progress,
+                                    max_steps_per_epoch=max_steps_per_epoch)
+    t1 = time.time()
+    # looked up at call time: test_regime stops a run here
+    scores = evaluation.evaluate_architectures(space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
+                                               bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed,
+                                               progress=progress)
+    return scores, history, t1 - t0, time.time() - t1
+
+
 def supernet_scores(
     space_name: str,
     profile: str,
@@ -137,16 +158,9 @@ def supernet_scores(
 
     def compute() -> pd.DataFrame:
         archs = eval_sample(space_name, profile, params["n_archs"], sample_seed)
-        data = data_mod.load(cfg)
-        ckpt = runs_root() / "supernets" / f"{ckpt_name}.pt"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        model, history = train_supernet(
-            space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,
-            checkpoint_path=ckpt, progress=progress, max_steps_per_epoch=b.max_steps_per_epoch,
-        )
-        scores = evaluation.evaluate_architectures(  # looked up at call time: test_regime stops a run here
-            space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
-            bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed, progress=progress,
+        scores, history, _, _ = train_and_score(
+            space, cfg, recipe, epochs, archs, checkpoint_path=runs_root() / "supernets" / f"{ckpt_name}.pt",
+            seed=seed, strategy=strategy, paths=paths, max_steps_per_epoch=b.max_steps_per_epoch, progress=progress,
         )
         df = pd.DataFrame({
             "arch": [str(a) for a in archs], "score": scores,
