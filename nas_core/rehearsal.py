@@ -548,8 +548,6 @@ class Report:
         return "; ".join(out)
 
     def task_table(self):
-        import pandas as pd
-
         rows = []
         for t, m in self.measures.items():
             rows.append({"task": t.label, "data": m.data or "-", "per-device batch": m.batch or "-",
@@ -567,8 +565,6 @@ class Report:
             (["fails"] if m.error else []) + ([] if fits else ["does not fit"]))
 
     def experiment_table(self):
-        import pandas as pd
-
         rows, seen, total = [], set(), 0.0
         for exp, works in self.plans.items():
             ms = [self.measures[w.task] for w in works]
