@@ -11,8 +11,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, paper, study
 from .profiles import budget
+from .store import stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, fmt_ci, interval_call
 
 
@@ -177,9 +178,6 @@ def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, m
     """Every stored supernet of each rung: ``study.supernet_scores(space_name, profile, e, seed=s, **kw)``
     for the seeds 0..``max_seed - 1`` that are stored (nothing is computed). Columns as
     ``supernet_scores`` (epochs, seed, arch, score, ...)."""
-    from . import study
-    from .store import stored_or_none
-
     kw = {k: v for k, v in kw.items() if k != "seed"}
     parts = [df for e in rungs for s in range(max_seed)
              if (df := stored_or_none(study.supernet_scores, space_name=space_name, profile=profile, epochs=e,
@@ -556,8 +554,6 @@ def paper_top_k_reference(space: str) -> pd.DataFrame:
     Table 3's supernet top-10 of the baseline supernets and Table 4's mean and best ground truth
     of the paper's sample (1k architectures on the NAS-Benches, 100 on DARTS), labelled by their
     source. Empty for a space the tables do not cover."""
-    from . import paper
-
     prefix = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201"}.get(space)
     rows = []
     if prefix:

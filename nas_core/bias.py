@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import metrics
+from . import metrics, paper
+from .spaces import darts_cnn, darts_rnn
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, combine, interval_call
 
 # ---------------------------------------------------------------- what the paper says
@@ -64,8 +65,6 @@ def paper_size_bias(space: str) -> dict | None:
     """Spearman(parameters, ground truth) and Spearman(parameters, supernet) from the paper's
     mutual-correlation matrices (Figures 13-15), at the paper's longest naive budget.
     None where the paper has no parameter row (DARTS-PTB: all models have one size)."""
-    from . import paper
-
     key = "proxyless_600m" if space == "proxyless" else space
     if key not in paper.MUTUAL_FILES:
         return None
@@ -83,11 +82,9 @@ def paper_size_bias(space: str) -> dict | None:
 def reference_architecture(space_name: str):
     """The architecture the paper measures edit distances to (DARTS V2, second order), or None."""
     if space_name == "darts_cnn":
-        from .spaces.darts_cnn import DARTS_V2
-        return DARTS_V2
+        return darts_cnn.DARTS_V2
     if space_name == "darts_rnn":
-        from .spaces.darts_rnn import DARTS_V2
-        return DARTS_V2
+        return darts_rnn.DARTS_V2
     return None
 
 

@@ -56,7 +56,10 @@ from . import __version__, metrics, study
 from . import data as data_mod
 from .evaluation import _BN, evaluate_architectures, restore_bn_state, save_bn_state
 from .spaces import get_space
+from .profiles import budget
+from .spaces import SPACE_NAMES
 from .store import StoreError, atomic_write_bytes, canonical_json, load_checkpoint, one_torch_thread
+from .training import Recipe, make_optimizer
 
 FORMAT = "nas_core.supernet/1"
 SUFFIX = ".safetensors"
@@ -215,8 +218,6 @@ def convert_training_checkpoint(training_checkpoint, result_meta: Mapping[str, A
     Refuses a checkpoint of another run or one whose training has not finished. DARTS-PTB
     supernets that switched to ASGD are kept with their averaged weights, as they were scored.
     """
-    from .training import Recipe, make_optimizer
-
     src = Path(training_checkpoint)
     if not src.is_file():
         raise StoreError(f"no training checkpoint {src}; it is written while `supernet_scores` trains")
@@ -404,8 +405,6 @@ def protocol_table_for(space_name: str, profile: str, epochs, *, seed: int = 0, 
     ``(table, per-architecture scores)``, on the first ``n_archs`` scored architectures with
     ground truth (all by default). The bn_calib column is the stored result's scores (which
     ``rescore`` reproduces); the other protocols are computed."""
-    from .profiles import budget
-
     name = study.supernet_result_name(space_name, profile, epochs, seed=seed, strategy=strategy)
     kept = load_supernet(kept_path(name) if path is None else path)
     stored = study.store().load("supernets", name)
@@ -611,8 +610,6 @@ def update_book_section(path=None, root: Path | None = None) -> Path:
 def supernet_sizes(profile: str = "cpu", spaces: Sequence[str] | None = None) -> pd.DataFrame:
     """Size of each space's kept supernet at ``profile`` (built untrained: the size does not
     depend on training): parameters and buffers, tensor bytes and safetensors file bytes."""
-    from .spaces import SPACE_NAMES
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in spaces or SPACE_NAMES:

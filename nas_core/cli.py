@@ -17,34 +17,17 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__, rehearsal
+from . import __version__, bench, bookgen, data, groundtruth, parameters, regime, rehearsal, settings, study
+from .chapters import BOOK, EXECUTED, EXPERIMENTS, NOTEBOOKS, notebook_parameters  # noqa: F401  (cli.* names)
+from .errors import UsageError
+from .profiles import DEFAULT_PROFILE, PROFILES, budget
+from .settings import CACHED_ONLY_ENV, REPO, WORKERS_ENV
+from .spaces import SPACE_NAMES, get_space
+from .spaces.gold import AROUND_SPACES
+from .store import StoreError, checkpoint_summary, read_provenance
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
-BOOK = REPO / "book"
-EXECUTED = BOOK / "experiments"  # executed copies the book renders (not committed)
-
-# experiment name -> what it reproduces. The notebook is notebooks/<name>.ipynb.
-EXPERIMENTS = {
-    "search_spaces": "Table 1: the five search spaces, sizes and parameter distributions",
-    "performance_vs_epochs": "Figure 1 and Table 4: supernet performance and correlation vs epochs",
-    "top_k": "Figures 2 and 16: supernet top-k vs random search, regret",
-    "mutual_correlation": "Figures 3 and 13-15: mutual correlations among supernets, parameters, ground truth",
-    "bias": "Figure 4: supernet vs ground truth grouped by one decision",
-    "pruning": "Figures 5, 6, 17, 18: pruned search spaces, precision of best/worst",
-    "training_tricks": "Table 3: FairNAS, multi-path, other hyper-parameters and seeds",
-    "stability": "Figures 7-12: distributions, ground-truth stability across seeds and recipes",
-    "groundtruth_pilot": "Choosing the CPU-scale ground truth: seed-to-seed rank stability pilots",
-    "free_estimators": "Beyond the paper: free estimators (zero-cost proxies) beside the supernets",
-    "weight_sharing_tutorial": "Teaching: weight sharing on NAS-Bench-201, in five minutes on a laptop",
-}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKERS_HELP = "processes computing missing supernet results, one torch thread each (default: one per core)"
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2, before any compute. Lines after the first
-    (how to get missing data, say) are printed below it, indented."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -57,21 +40,19 @@ def _raise_terminated(signum, frame):
 
 # Paths the kernels (which run in notebooks/) and workers read from the environment: resolved
 # once against the directory the command was started in.
-PATH_ENVS = ("NAS_CORE_DATA", "NAS_CORE_RESULTS", "NAS_CORE_RUNS")
+PATH_ENVS = (settings.DATA_ENV, settings.RESULTS_ENV, settings.RUNS_ENV)
 SMOKE_ROOT = REPO / "runs" / "smoke"  # smoke results never land beside the committed ones
 
 
 def resolve_paths() -> None:
     """Make ``$NAS_CORE_DATA`` / ``_RESULTS`` / ``_RUNS`` absolute (relative to the working
     directory); the data root defaults to ``./data`` of the working directory, as in data.py."""
-    from .data import ENV_ROOT, data_root
-
     for name in PATH_ENVS:
         value = os.environ.get(name, "").strip()
         if value:
             os.environ[name] = str(Path(value).expanduser().resolve())
-    if not os.environ.get(ENV_ROOT):
-        os.environ[ENV_ROOT] = str(data_root().resolve())
+    if not os.environ.get(settings.DATA_ENV):
+        os.environ[settings.DATA_ENV] = str(data.data_root().resolve())
 
 
 def use_smoke_root(profile: str, say: bool = True) -> None:
@@ -79,7 +60,7 @@ def use_smoke_root(profile: str, say: bool = True) -> None:
     ``$NAS_CORE_RESULTS`` / ``$NAS_CORE_RUNS`` choose a root: never beside the committed ones."""
     if profile != "smoke":
         return
-    for name, sub in (("NAS_CORE_RESULTS", "results"), ("NAS_CORE_RUNS", "runs")):
+    for name, sub in ((settings.RESULTS_ENV, "results"), (settings.RUNS_ENV, "runs")):
         if not os.environ.get(name, "").strip():
             os.environ[name] = str(SMOKE_ROOT / sub)
             if say:
@@ -93,16 +74,6 @@ def notebook_path(experiment: str) -> Path:
     if not path.exists():
         raise UsageError(f"experiment {experiment!r} has no notebook yet ({path})")
     return path
-
-
-def notebook_parameters(path: Path) -> dict[str, dict]:
-    """Name -> {default, type} of a notebook's `parameters` cell (read, not executed)."""
-    import papermill
-
-    return {
-        name: {"default": ast.literal_eval(p["default"]), "type": p["inferred_type_name"]}
-        for name, p in papermill.inspect_notebook(str(path)).items()
-    }
 
 
 def parse_overrides(pairs: list[str], declared: dict[str, dict]) -> dict:
@@ -155,9 +126,6 @@ def check_data(profile: str, spaces=None) -> None:
     ``spaces`` (default: every space) at ``profile``, the 200-epoch NAS-Bench-201 table when
     NAS-Bench-201 is among them, and the 12-epoch table where it is present (the chapters
     that read it say so where it is absent)."""
-    from . import data
-    from .spaces import SPACE_NAMES, get_space
-
     spaces = list(SPACE_NAMES if spaces is None else spaces)
     needed = sorted({get_space(s).config(profile)["dataset"] for s in spaces})
     if "nb201" in spaces:
@@ -172,19 +140,15 @@ def check_data(profile: str, spaces=None) -> None:
 
 
 def check_profile(profile: str) -> None:
-    from .profiles import PROFILES
-
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
 
 
 def set_workers(workers: int | None) -> None:
     """Worker processes for the results a chapter computes (papermill's kernels inherit it)."""
-    from .parallel import WORKERS_ENV, default_workers
-
     if workers is None:
         try:
-            default_workers()  # a bad $NAS_CORE_WORKERS, said before any compute
+            settings.current().workers()  # a bad $NAS_CORE_WORKERS, said before any compute
         except ValueError as e:
             raise UsageError(str(e)) from None
         return
@@ -209,9 +173,6 @@ def run_experiment(experiment: str, profile: str, overrides: dict, output_dir: P
 
 # ---------------------------------------------------------------- commands
 def cmd_list(args) -> int:
-    from .profiles import PROFILES, DEFAULT_PROFILE
-    from .spaces import SPACE_NAMES, get_space
-
     print("experiments:")
     for name, what in EXPERIMENTS.items():
         mark = "" if (NOTEBOOKS / f"{name}.ipynb").exists() else "  (not yet written)"
@@ -230,8 +191,6 @@ def check_run(experiment: str, profile: str, overrides: dict, declared: dict) ->
     """Everything a run of ``experiment`` is checked for before its kernel starts (the same
     for ``--dry-run``): the profile (``-p profile=...`` included), every parameter's value by
     the chapter's rules, the data it reads. Returns the profile the run uses."""
-    from . import parameters
-
     profile = overrides.get("profile", profile)
     check_profile(profile)
     values = {name: d["default"] for name, d in declared.items()}
@@ -276,9 +235,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_book(args) -> int:
-    from . import bookgen
-    from .store import CACHED_ONLY_ENV
-
     check_profile(args.profile)
     set_workers(args.workers)
     check_data(args.profile)
@@ -311,15 +267,69 @@ def cmd_book(args) -> int:
 
 
 def cmd_gt(args) -> int:
-    from .groundtruth import main as gt_main
-
+    """``nas-study gt SPACE [--profile P] [--n-archs N] [--seeds S ...] [--variant | --reference]
+    [--workers W] [--ray-address A]``."""
     use_smoke_root(args.profile, say=False)  # its summary names the table it wrote
-    return gt_main(args)
+    if args.space not in SPACE_NAMES:
+        raise UsageError(f"unknown space {args.space!r}; choose one of: {', '.join(SPACE_NAMES)}")
+    if args.profile not in PROFILES:
+        raise UsageError(f"unknown profile {args.profile!r}; choose one of: {', '.join(PROFILES)}")
+    if args.n_archs is not None and args.n_archs < 1:
+        raise UsageError(f"--n-archs must be >= 1, got {args.n_archs}")
+    b = budget(args.space, args.profile)
+    seeds = list(b.gt_seeds if args.seeds is None else args.seeds)
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds must be distinct non-negative integers, got {' '.join(map(str, seeds))}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    ray_address = getattr(args, "ray_address", None)
+    if ray_address:
+        try:
+            import ray  # noqa: F401  (optional: only a Ray fan-out needs it)
+        except ImportError:
+            raise UsageError("--ray-address needs Ray: pip install 'nas_core[ray]'") from None
+    try:
+        space = get_space(args.space)
+    except ImportError as e:
+        raise UsageError(f"space {args.space!r} is not available: {e}") from None
+    if args.n_archs is not None and args.n_archs > space.size():
+        raise UsageError(f"--n-archs {args.n_archs}: {space.title} has {space.size():,} architectures")
+    dataset = space.config(args.profile)["dataset"]
+    try:
+        data.check_available(dataset)
+    except (data.DataNotFound, data.DataCorrupt) as e:
+        raise UsageError(str(e)) from None  # its first line says what is missing, the others how to get it
+
+    sample_seed = getattr(args, "sample_seed", 0) or 0
+    variant = getattr(args, "variant", False)
+    if variant and args.space not in study.GT_VARIANTS:
+        raise UsageError(f"no recipe variant for space {args.space!r}; spaces with one: {', '.join(study.GT_VARIANTS)}")
+    reference = getattr(args, "reference", False)
+    if reference:
+        if args.n_archs is not None or args.seeds is not None:
+            raise UsageError("--reference trains one architecture with the profile's seeds: "
+                             "drop --n-archs and --seeds")
+        if args.space not in AROUND_SPACES:
+            raise UsageError(f"no reference architecture in {args.space!r}; spaces with one: {', '.join(AROUND_SPACES)}")
+    out = study.ground_truth_path(args.space, args.profile, "variant" if variant else "reference" if reference else None)
+    t0 = time.time()
+    try:
+        if reference:
+            df = study.reference_ground_truth(args.space, args.profile, workers=args.workers,
+                                              ray_address=ray_address)
+        elif variant:
+            df = study.ground_truth_variant(args.space, args.profile, n_archs=args.n_archs, sample_seed=sample_seed,
+                                            workers=args.workers, ray_address=ray_address)
+        else:
+            df = study.ground_truth(args.space, args.profile, seeds=args.seeds, n_archs=args.n_archs,
+                                    sample_seed=sample_seed, workers=args.workers, ray_address=ray_address)
+    except groundtruth.GroundTruthError as e:
+        raise UsageError(str(e)) from None
+    print(groundtruth.summary(df, out, time.time() - t0))
+    return EXIT_OK
 
 
 def cmd_provenance(args) -> int:
-    from .store import StoreError, checkpoint_summary, read_provenance
-
     path = Path(args.result)
     if not path.exists() and not path.with_suffix(".json").exists():
         raise UsageError(f"no such file {path}; give the path of a result CSV or JSON (results/...) "
@@ -333,8 +343,6 @@ def cmd_provenance(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .profiles import DEFAULT_PROFILE
-
     p = argparse.ArgumentParser(prog="nas-study", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"nas-study {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -379,11 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_provenance)
 
     rehearsal.add_parser(sub)  # `rehearse`: its arguments and its command live in nas_core.rehearsal
-    from .bench import add_export_parser
-
-    add_export_parser(sub)  # `export`: the dataset; its arguments and its command live in nas_core.bench
-    from . import regime
-
+    bench.add_export_parser(sub)  # `export`: the dataset; its arguments and its command live in nas_core.bench
     regime.add_parser(sub)  # `regime`: the training-regime plan; its command lives in nas_core.regime
     return p
 
@@ -415,7 +419,5 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[name] = value
 
 
-if __name__ == "__main__":  # python -m nas_core.cli: run the imported module, whose UsageError the others raise
-    from nas_core.cli import main as _main
-
-    sys.exit(_main())
+if __name__ == "__main__":
+    sys.exit(main())

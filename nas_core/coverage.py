@@ -11,12 +11,12 @@ bootstrap interval of the advantage over random search instead.
 """
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import settings, store, study
 from .analysis import verdict_top_k
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, fmt_ci, interval_call
 
@@ -27,14 +27,11 @@ def seeds_to_show(space_name: str, profile: str, epochs: int, seeds: Sequence[in
     ``$NAS_CORE_CACHED_ONLY`` the first seed (the ladder's own, which the chapter needs) and
     the others that are stored, so that a cached build renders what exists instead of a
     placeholder and says what is missing. ``kw`` as ``study.supernet_scores``."""
-    from . import study
-    from .store import CACHED_ONLY_ENV, stored_or_none  # looked up per call (tests replace it)
-
     seeds = [int(s) for s in seeds]
-    if os.environ.get(CACHED_ONLY_ENV, "") in ("", "0") or not seeds:
+    if not settings.current().cached_only or not seeds:
         return seeds, []
     kw = {k: v for k, v in kw.items() if k not in ("seed", "progress")}
-    stored = [s for s in seeds[1:] if stored_or_none(study.supernet_scores, space_name=space_name,
+    stored = [s for s in seeds[1:] if store.stored_or_none(study.supernet_scores, space_name=space_name,
                                                       profile=profile, epochs=epochs, seed=s, progress=False,
                                                       **kw) is not None]
     return [seeds[0], *stored], [s for s in seeds[1:] if s not in stored]
@@ -46,14 +43,11 @@ def missing_seeds_note(space_name: str, profile: str, epochs: int, missing: Sequ
     time of the stored seed-0 supernet of the same budget (empty when nothing is missing)."""
     if not missing:
         return ""
-    from . import study
-    from .store import StoreError, read_provenance
-
     kw = {k: v for k, v in kw.items() if k not in ("seed", "progress")}
     name = study.supernet_result_name(space_name, profile, epochs, seed=0, **kw)
     try:
-        wall = read_provenance(study.results_root() / "supernets" / f"{name}.csv").get("wall_time_s")
-    except StoreError:
+        wall = store.read_provenance(study.results_root() / "supernets" / f"{name}.csv").get("wall_time_s")
+    except store.StoreError:
         wall = None
     cost = f" (about {float(wall):,.0f} s of one core each, as the stored seed 0 took)" if wall else ""
     which = ", ".join(str(s) for s in missing)

@@ -69,8 +69,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-ENV_ROOT = "NAS_CORE_DATA"
-ENV_DOWNLOAD = "NAS_CORE_DOWNLOAD"
+from . import settings
+
+ENV_ROOT = settings.DATA_ENV
+ENV_DOWNLOAD = settings.DOWNLOAD_ENV
 
 IMAGE_DATASETS = ("cifar10-4k", "cifar10", "cifar100", "fashion-mnist", "synthetic")
 DATASETS = IMAGE_DATASETS + ("ptb",)
@@ -157,7 +159,7 @@ SOURCES = {
 
 def data_root() -> Path:
     """The data root: ``$NAS_CORE_DATA``, default ``./data``."""
-    return Path(os.environ.get(ENV_ROOT, "data"))
+    return settings.current().data_root
 
 
 def _root(root) -> Path:
@@ -166,12 +168,12 @@ def _root(root) -> Path:
 
 def _download_on(download) -> bool:
     if download is None:
-        return os.environ.get(ENV_DOWNLOAD, "").strip().lower() in ("1", "true", "yes", "on")
+        return settings.current().download
     return bool(download)
 
 
 def _how(dataset: str, root: Path, can_download: bool = True) -> str:
-    origin = f"from ${ENV_ROOT}" if os.environ.get(ENV_ROOT) else f"default; set {ENV_ROOT} to change it"
+    origin = f"from ${ENV_ROOT}" if settings.current().data_root_given else f"default; set {ENV_ROOT} to change it"
     lines = [
         f"  data root searched: {root.resolve()} ({origin})",
         f"  official source: {SOURCES[dataset]}",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .spaces import get_space
+from .study import space_config
 
 # params and FLOPs are analytic (their time can read 0); a log axis cannot show 0, so they sit at this floor
 COST_FLOOR_S = 1e-5
@@ -18,8 +19,6 @@ COST_FLOOR_S = 1e-5
 
 def scale_label(space_name: str, profile: str, n_archs: int) -> str:
     """'profile cpu: fashion-mnist 16x16, C=8 N=3, 300 architectures with ground truth'."""
-    from .study import space_config
-
     cfg = space_config(space_name, profile)
     keys = [k for k in ("C", "N", "layers", "stem_channels", "width_mult", "nhid", "hidden") if k in cfg]
     net = " ".join(f"{k}={cfg[k]}" for k in keys)

@@ -61,9 +61,12 @@ import numpy as np
 import pandas as pd
 
 from . import estimators as est
-from . import metrics, study
+from . import __version__, metrics, study
+from .paper import published_free_estimators
+from .analysis import stored_seed_ladder
 from .parallel import default_workers, imap_workers
 from .profiles import budget
+from .regime import FALLBACK_RATES, PLAN
 from .spaces import get_space
 from .store import EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
@@ -93,8 +96,6 @@ def _setup(space_name: str, cfg: Mapping[str, Any], batch_size: int, batch_seed:
            names: Sequence[str]) -> dict:
     setup = {"space": space_name, "cfg": dict(cfg), "batch_size": batch_size, "batch_seed": batch_seed,
              "seed": seed, "estimators": list(names)}
-    from . import __version__
-
     setup["config_hash"] = hashlib.sha256(canonical_json({**setup, "version": __version__}).encode()).hexdigest()[:12]
     return setup
 
@@ -347,8 +348,6 @@ def published_comparison(full_correlations: pd.DataFrame) -> pd.DataFrame:
     """Our Spearman over all 15,625 cells beside the published values (``paper.published_free_estimators``)
     of the same estimator and dataset; ``ours_abs`` is compared where the source prints absolute
     values. Ours rank a non-finite score last; the zero-cost notebook omitted such cells."""
-    from .paper import published_free_estimators
-
     pub = published_free_estimators()
     ours = full_correlations[full_correlations["subset"] == ALL_CELLS]
     out = pub.merge(ours[["num_classes", "dataset", "estimator", "spearman", "spearman_lo", "spearman_hi"]],
@@ -418,8 +417,6 @@ def ladder_rungs(space_name: str, profile: str = "cpu") -> list[int]:
     ladder as the profile's rungs; only the stored ones are read)."""
     rungs = set(budget(space_name, profile).ladder)
     if profile == "cpu":
-        from .regime import PLAN
-
         rungs |= {r.epochs for r in PLAN if r.space == space_name}
     return sorted(rungs)
 
@@ -463,9 +460,6 @@ def supernet_ladder(space_name: str, profile: str = "cpu", *, compute: bool = Fa
     ``n_scored``, ``seconds``, ``cpu_s_per_arch`` = seconds / architectures scored, ``cost_how``).
     ``compute``: first train the profile's ladder at seed 0 where it is missing
     (``study.supernet_scores``, as the Figure 1 chapter does; refused under NAS_CORE_CACHED_ONLY)."""
-    from .analysis import stored_seed_ladder
-    from .regime import FALLBACK_RATES
-
     if compute:
         for e in budget(space_name, profile).ladder:
             study.supernet_scores(space_name, profile, e, progress=False)

@@ -25,6 +25,7 @@ Query
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 import hashlib
@@ -38,9 +39,16 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
+from . import data as data_mod
+from . import metrics, settings
 from .parallel import imap_workers
+from .profiles import PROFILES, budget
 from .spaces import InvalidArchitecture, get_space
+from .store import AppendLog, StoreError, atomic_write_bytes, canonical_json, exclusive, provenance, require_compute
+from .training import recipe_for, train_standalone
 
 COLUMNS = ("arch", "seed", "valid", "test", "params", "flops", "wall_s", "epochs", "profile", "config_hash")
 NB201_DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "imagenet"}  # -> table prefix
@@ -49,6 +57,20 @@ NB201_METRICS = {"test_200ep": ("200ep", "test"), "valid_12ep": ("12ep", "val"),
 
 class GroundTruthError(ValueError):
     """A table that cannot be used: other configuration, bad rows, unknown source."""
+
+
+GT_KINDS = (None, "variant", "pruning", "reference")
+
+
+def ground_truth_path(space_name: str, profile: str, kind: str | None = None, *, root: Path | None = None) -> Path:
+    """Where a profile's stand-alone ground truth is stored:
+    ``<results>/groundtruth/<space>_<profile>[_<kind>].csv``; ``kind`` None (the sample),
+    ``"variant"`` (Figure 12's other recipe), ``"pruning"`` (Figure 6a's pruned spaces) or
+    ``"reference"`` (the gold architecture of Figure 1's ProxylessNAS reference line)."""
+    if kind not in GT_KINDS:
+        raise ValueError(f"unknown ground-truth kind {kind!r}; choose from {GT_KINDS}")
+    name = f"{space_name}_{profile}" + (f"_{kind}" if kind else "")
+    return (settings.current().results_root if root is None else root) / "groundtruth" / f"{name}.csv"
 
 
 # ---------------------------------------------------------------- the task (runs in workers)
@@ -60,8 +82,6 @@ def synthetic_train(space, arch, cfg, data, recipe, epochs, *, seed=0, delay_s=0
     *global* generator: reproducible only when the caller seeded it, as every
     task here does, so it also checks the seeding.
     """
-    import torch
-
     quality = int(hashlib.sha256(str(arch).encode()).hexdigest()[:8], 16) / 16 ** 8
     noise = torch.randn(2 + int(quality * 1000))[-2:]  # arch-dependent draw from the seeded stream
     valid = 50 + 40 * quality + float(noise[0])
@@ -78,8 +98,6 @@ _WORKER: dict = {}  # per process: the setup it was initialised for, its space a
 
 def _init_worker(setup: dict) -> None:
     """Load the data once per process (pool initializer; Ray workers call it lazily)."""
-    import torch
-
     torch.set_num_threads(setup["threads"])
     if _WORKER.get("hash") == setup["config_hash"]:
         return
@@ -89,8 +107,6 @@ def _init_worker(setup: dict) -> None:
 
 
 def _seed_everything(seed: int) -> None:
-    import torch
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -134,10 +150,6 @@ def resolve_setup(space_name: str, profile: str, *, train_fn=None, cfg_overrides
     ``recipe_overrides`` may carry ``epochs`` (the training length; default the
     profile's ``gt_epochs``); its other keys replace fields of the recipe.
     """
-    from . import data as data_mod
-    from .profiles import budget
-    from .store import canonical_json
-
     space = get_space(space_name)
     b = budget(space_name, profile)
     cfg = {**space.config(profile), **dict(cfg_overrides or {})}
@@ -145,18 +157,8 @@ def resolve_setup(space_name: str, profile: str, *, train_fn=None, cfg_overrides
     epochs = over.pop("epochs", b.gt_epochs) if epochs is None else epochs
     if epochs <= 0:
         raise ValueError(f"ground-truth epochs must be > 0, got {epochs}")
-    if train_fn is None:
-        from .training import recipe_for, train_standalone
-
-        train_fn = train_standalone
-        recipe = dataclasses.replace(recipe_for(space_name, profile, standalone=True), **over)
-    else:
-        try:
-            from .training import recipe_for
-
-            recipe = dataclasses.replace(recipe_for(space_name, profile, standalone=True), **over)
-        except ImportError:  # a stand-in train_fn needs no training module
-            recipe = over
+    train_fn = train_standalone if train_fn is None else train_fn
+    recipe = dataclasses.replace(recipe_for(space_name, profile, standalone=True), **over)
     recipe_dict = dataclasses.asdict(recipe) if dataclasses.is_dataclass(recipe) else dict(recipe)
     train_kwargs = {"max_steps_per_epoch": b.max_steps_per_epoch} if b.max_steps_per_epoch else {}
     data_fn = data_fn or data_mod.load
@@ -176,8 +178,6 @@ def _check_log(out_path: Path, setup: dict) -> pd.DataFrame | None:
     """The rows already in the log (None if there is none); refuses another configuration's log."""
     if not out_path.exists() or out_path.stat().st_size == 0:
         return None
-    from .store import AppendLog, StoreError
-
     log = AppendLog(out_path, _header(out_path))  # drops a row cut by a kill
     missing = set(COLUMNS) - set(log.columns)
     if missing:
@@ -203,8 +203,6 @@ def _check_log(out_path: Path, setup: dict) -> pd.DataFrame | None:
 
 
 def _header(path: Path) -> list[str]:
-    import csv
-
     with open(path, newline="") as f:
         return next(csv.reader(f))
 
@@ -231,8 +229,6 @@ def build_ground_truth(space_name: str, profile: str, archs: Sequence, seeds: It
     - ``command``: the command that builds this table (default ``nas-study gt SPACE --profile P``),
       recorded in the sidecar and named when computing is refused.
     """
-    from .store import exclusive
-
     space = get_space(space_name)
     arch_strs = [str(_valid_arch(space, a, i)) for i, a in enumerate(archs)]
     seeds = [int(s) for s in seeds]
@@ -266,15 +262,9 @@ def _valid_arch(space, arch, i: int):
 
 def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, progress, command):
     """The runs of ``build_ground_truth`` that ``out_path`` lacks, appended to it."""
-    from tqdm.auto import tqdm
-
-    from .store import AppendLog, provenance
-
     done_df, todo = _pending(out_path, setup, wanted)
 
     if todo:
-        from .store import require_compute
-
         require_compute(f"ground truth {out_path.name} ({len(todo)} of {len(wanted)} runs)", command)
         meta = provenance(setup["config"], extra={"config_hash": setup["config_hash"]})
         meta["machine"]["torch_threads"] = setup["threads"]  # what every run trains on, not this process
@@ -327,8 +317,6 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    from .store import atomic_write_bytes
-
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -349,8 +337,6 @@ def _select(frame: pd.DataFrame, wanted: list[tuple[str, int]]) -> pd.DataFrame:
 
 
 def _run_here(setup, todo, record):
-    import torch
-
     threads = torch.get_num_threads()
     try:
         for arch, seed in todo:
@@ -457,8 +443,6 @@ def seed_correlation(df: pd.DataFrame, column: str = "valid", method: str = "spe
 
     How reproducible a ground-truth ranking is; the real benchmarks reach 0.95-0.98.
     """
-    from . import metrics
-
     corr = {"spearman": metrics.spearman, "kendall": metrics.kendall}[method]
     vals = [corr(a, b) if len(a) >= 2 else float("nan") for a, b in _seed_pairs(df, column)]
     return float(np.mean(vals))
@@ -492,8 +476,6 @@ def ground_truth(space_name: str, dataset: str | None, metric: str, *, source: s
       ``metric`` a column (valid, test ...), averaged over seeds; ``dataset``,
       if given, must match the dataset recorded beside a built table.
     """
-    from .profiles import PROFILES
-
     if source in ("benchmark", "nats_bench"):
         if space_name != "nb201":
             raise GroundTruthError(f"source={source!r} exists for nb201 only; for {space_name} pass a profile "
@@ -503,8 +485,6 @@ def ground_truth(space_name: str, dataset: str | None, metric: str, *, source: s
         if metric not in NB201_METRICS:
             raise GroundTruthError(f"unknown NAS-Bench-201 metric {metric!r}; choose one of {', '.join(NB201_METRICS)}")
         return _nats_bench(dataset, metric) if source == "nats_bench" else _nb201_table(dataset, metric)
-    from .study import ground_truth_path
-
     path = ground_truth_path(space_name, source) if source in PROFILES else Path(source)
     if not path.exists():
         raise GroundTruthError(f"no ground-truth table {path}" + (
@@ -521,10 +501,8 @@ def ground_truth(space_name: str, dataset: str | None, metric: str, *, source: s
 
 
 def _nb201_table(dataset: str, metric: str) -> pd.Series:
-    from . import data
-
     kind, split = NB201_METRICS[metric]
-    t = data.load_nb201_table(kind)
+    t = data_mod.load_nb201_table(kind)
     return pd.Series(t[f"{NB201_DATASETS[dataset]}-{split}"].to_numpy(float), index=t["arch"].astype(str),
                      name=f"{dataset}/{metric}").rename_axis("arch")
 
@@ -560,8 +538,6 @@ def run_pilot(space_name: str, candidates: Mapping[str, tuple], n_archs: int, se
     ``seed_stability``, plus ``real_spearman`` (mean over seeds vs the real
     NAS-Bench-201 200-epoch table, nb201 only) and ``mean_wall_s``.
     """
-    from . import metrics
-
     archs = get_space(space_name).sample_many(n_archs, seed=sample_seed)
     real = None
     if space_name == "nb201":
@@ -584,79 +560,7 @@ def run_pilot(space_name: str, candidates: Mapping[str, tuple], n_archs: int, se
     return pd.DataFrame(rows).set_index("candidate")
 
 
-# ---------------------------------------------------------------- command line
-
-def main(args) -> int:
-    """``nas-study gt SPACE [--profile P] [--n-archs N] [--seeds S ...] [--variant | --reference]
-    [--workers W] [--ray-address A]``."""
-    from .cli import UsageError
-    from .profiles import PROFILES, budget
-    from .spaces import SPACE_NAMES
-
-    if args.space not in SPACE_NAMES:
-        raise UsageError(f"unknown space {args.space!r}; choose one of: {', '.join(SPACE_NAMES)}")
-    if args.profile not in PROFILES:
-        raise UsageError(f"unknown profile {args.profile!r}; choose one of: {', '.join(PROFILES)}")
-    if args.n_archs is not None and args.n_archs < 1:
-        raise UsageError(f"--n-archs must be >= 1, got {args.n_archs}")
-    b = budget(args.space, args.profile)
-    seeds = list(b.gt_seeds if args.seeds is None else args.seeds)
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds must be distinct non-negative integers, got {' '.join(map(str, seeds))}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    ray_address = getattr(args, "ray_address", None)
-    if ray_address:
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            raise UsageError("--ray-address needs Ray: pip install 'nas_core[ray]'") from None
-    try:
-        space = get_space(args.space)
-    except ImportError as e:
-        raise UsageError(f"space {args.space!r} is not available: {e}") from None
-    if args.n_archs is not None and args.n_archs > space.size():
-        raise UsageError(f"--n-archs {args.n_archs}: {space.title} has {space.size():,} architectures")
-    dataset = space.config(args.profile)["dataset"]
-    from . import data
-
-    try:
-        data.check_available(dataset)
-    except (data.DataNotFound, data.DataCorrupt) as e:
-        raise UsageError(str(e)) from None  # its first line says what is missing, the others how to get it
-
-    from . import study
-
-    sample_seed = getattr(args, "sample_seed", 0) or 0
-    variant = getattr(args, "variant", False)
-    if variant and args.space not in study.GT_VARIANTS:
-        raise UsageError(f"no recipe variant for space {args.space!r}; spaces with one: {', '.join(study.GT_VARIANTS)}")
-    reference = getattr(args, "reference", False)
-    if reference:
-        from .pruning import AROUND_SPACES
-
-        if args.n_archs is not None or args.seeds is not None:
-            raise UsageError("--reference trains one architecture with the profile's seeds: "
-                             "drop --n-archs and --seeds")
-        if args.space not in AROUND_SPACES:
-            raise UsageError(f"no reference architecture in {args.space!r}; spaces with one: {', '.join(AROUND_SPACES)}")
-    out = study.ground_truth_path(args.space, args.profile, "variant" if variant else "reference" if reference else None)
-    t0 = time.time()
-    try:
-        if reference:
-            df = study.reference_ground_truth(args.space, args.profile, workers=args.workers,
-                                              ray_address=ray_address)
-        elif variant:
-            df = study.ground_truth_variant(args.space, args.profile, n_archs=args.n_archs, sample_seed=sample_seed,
-                                            workers=args.workers, ray_address=ray_address)
-        else:
-            df = study.ground_truth(args.space, args.profile, seeds=args.seeds, n_archs=args.n_archs,
-                                    sample_seed=sample_seed, workers=args.workers, ray_address=ray_address)
-    except GroundTruthError as e:
-        raise UsageError(str(e)) from None
-    print(summary(df, out, time.time() - t0))
-    return 0
-
+# ---------------------------------------------------------------- the `nas-study gt` summary
 
 def summary(df: pd.DataFrame, path, seconds: float) -> str:
     means = mean_over_seeds(df)
@@ -673,4 +577,4 @@ def summary(df: pd.DataFrame, path, seconds: float) -> str:
 
 __all__ = ["COLUMNS", "GroundTruthError", "build_ground_truth", "resolve_setup", "synthetic_train",
            "load_csv_table", "mean_over_seeds", "seed_correlation", "seed_stability", "ground_truth",
-           "run_pilot", "main"]
+           "run_pilot", "summary", "GT_KINDS", "ground_truth_path"]

@@ -21,21 +21,15 @@ import traceback
 from multiprocessing import connection as mp_connection
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-WORKERS_ENV = "NAS_CORE_WORKERS"
+from tqdm.auto import tqdm
 
+from . import settings
+from .settings import WORKERS_ENV  # noqa: F401  (the name the CLI and tests set)
+from .store import stored_or_none
 
 def default_workers() -> int:
     """``$NAS_CORE_WORKERS``, else the number of cores."""
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if not value:
-        return os.cpu_count() or 1
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"{WORKERS_ENV}={value!r}: give a whole number of worker processes, 1 or more")
-    return n
+    return settings.current().workers()
 
 
 # A stopped worker gets this long to finish its step and save its checkpoint (a training
@@ -227,11 +221,7 @@ def compute_missing_jobs(jobs: Sequence[tuple[Callable, Mapping[str, Any]]], *, 
                          desc: str = "results") -> int:
     """``compute_missing`` for calls of several functions, ``(fn, kwargs)`` each, in the order given
     (put the longest first)."""
-    from tqdm.auto import tqdm
-
-    from .store import CACHED_ONLY_ENV, stored_or_none
-
-    if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
+    if settings.current().cached_only:
         return 0  # the caller's own calls load, or say what is missing
     todo = [(fn, dict(kw)) for fn, kw in jobs if stored_or_none(fn, **kw) is None]
     n = min(default_workers() if workers is None else workers, len(todo))

@@ -15,8 +15,11 @@ from __future__ import annotations
 import numbers
 from typing import Any, Callable, Mapping
 
+from . import tutorial  # the chapter's module holds its rules: one home for them
 from .profiles import PROFILES, budget
+from .pruning import AROUND_SPACES, METHODS, SWEEP_SPACES, around_space, check_factors
 from .spaces import SPACE_NAMES, get_space
+from .tricks import SEED_ROW
 
 
 class ParameterError(ValueError):
@@ -138,8 +141,6 @@ def seeds_rule(min_len: int = 1) -> Rule:
 def pruning_factors_rule(name, v, ctx):
     if v is None:
         return
-    from .pruning import check_factors
-
     if not isinstance(v, (list, tuple)) or not v:
         _fail(name, "a non-empty list of pruning factors holding 1, e.g. [1, 2, 4] (or None: the profile's)", v)
     swept = [s for s in _spaces_of(ctx) if s not in (ctx.get("unpruned_only") or [])]
@@ -153,16 +154,12 @@ def pruning_factors_rule(name, v, ctx):
 
 
 def methods_rule(name, v, ctx):
-    from .pruning import METHODS
-
     names(METHODS, what="pruning methods")(name, v, ctx)
 
 
 def free_blocks_rule(name, v, ctx):
     if v is None:
         return
-    from .pruning import around_space
-
     whole_list(0, what="numbers of free blocks")(name, v, ctx)
     for s in ctx.get("around_spaces") or []:
         for n in v:
@@ -173,8 +170,6 @@ def free_blocks_rule(name, v, ctx):
 
 
 def settings_rule(name, v, ctx):
-    from .tricks import SEED_ROW
-
     optional(names(("FairNAS", "Multi-Path", "LR/WD", SEED_ROW), what="settings"), "every row")(name, v, ctx)
 
 
@@ -226,14 +221,10 @@ def workers_rule(name, v, ctx):
 
 
 def _pruning_spaces(ctx):
-    from .pruning import SWEEP_SPACES
-
     return SWEEP_SPACES
 
 
 def _around_spaces(ctx):
-    from .pruning import AROUND_SPACES
-
     return AROUND_SPACES
 
 
@@ -280,8 +271,6 @@ RULES: dict[str, dict[str, Rule]] = {
 def _tutorial(values: Mapping[str, Any]) -> None:
     """The tutorial's own check (``tutorial.check_parameters``), on the values its first cell
     makes of the parameters' Nones."""
-    from . import tutorial  # the chapter's module holds its rules: one home for them
-
     profile = values["profile"]
     d = tutorial.DEFAULTS[profile]
     n = d.n_archs if values.get("n_archs") is None else values["n_archs"]

@@ -38,18 +38,19 @@ import hashlib
 import math
 import numbers
 import random
-import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import metrics, verdicts
+from . import metrics, study, verdicts
+from .groundtruth import build_ground_truth
 from .parallel import compute_missing
 from .profiles import budget, check_profile
 from .spaces import get_space
-from .spaces.darts_cnn import DARTS_V2
-from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE, PROXYLESS_GPU
+from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
+from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
+from .training import recipe_for
 
 METHODS = ("optimistic", "random", "guided")
 METHOD_LABELS = {"optimistic": "optimistic", "random": "random", "guided": "supernet-guided"}
@@ -60,10 +61,7 @@ DEFAULT_FACTORS = {"smoke": (1, 2), "cpu": (1, 2, 4, 8), "paper": (1, 2, 4, 8, 1
 # Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply
 # (the paper's Figure 5 shows NB-101 and NB-201; DARTS-CIFAR10 and DARTS-PTB appear in 17-18).
 SWEEP_SPACES = ("nb101", "nb201", "darts_cnn", "darts_rnn")
-# The gold architecture of each space Figure 6 prunes around (6b, 6c), with its name in the book.
-GOLD = {"darts_cnn": ("DARTS (second order)", DARTS_V2), "proxyless": ("ProxylessNAS-GPU", PROXYLESS_GPU)}
-AROUND_SPACES = tuple(GOLD)
-GOLD_NAMES = {space: name for space, (name, _) in GOLD.items()}
+# The gold architecture of each space Figure 6 prunes around (6b, 6c): GOLD, in spaces/gold.py.
 # Free choice blocks / layers of the spaces around the gold architecture (7 ** n architectures).
 DEFAULT_FREE = {"smoke": (0, 1), "cpu": (0, 1, 2, 3), "paper": (0, 1, 2, 3, 4, 5, 6)}
 # Stand-alone trainings per DARTS pruned space for Figure 6a (the paper: 10 random architectures).
@@ -233,13 +231,6 @@ def subset_space(space_name: str, archs: Sequence):
     return space.subset([space.parse(a) if isinstance(a, str) else a for a in archs])
 
 
-def gold_architecture(space_name: str):
-    """The architecture Figure 6 prunes around: DARTS (second order) or ProxylessNAS-GPU."""
-    if space_name not in GOLD:
-        raise ValueError(f"no gold architecture to prune around in {space_name!r}; spaces: {', '.join(GOLD)}")
-    return GOLD[space_name][1]
-
-
 def around_space(space_name: str, n_free: int, seed: int = 0, gold=None):
     """A space of ``7 ** n_free`` architectures around the gold architecture (Figure 6).
 
@@ -295,11 +286,6 @@ def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epo
     ``score_s`` (repeated on every row). Cached in
     ``results/pruning/`` with provenance.
     """
-    from . import data as data_mod
-    from . import study
-    from .evaluation import evaluate_architectures
-    from .training import recipe_for, train_supernet
-
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     archs = [space.parse(a) if isinstance(a, str) else a for a in archs]  # strings: parsed and validated
@@ -318,20 +304,12 @@ def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epo
     name = f"{space_name}_{profile}_size{space.size()}_e{epochs}_s{seed}_{study.short_hash(params)}"
 
     def compute() -> pd.DataFrame:
-        data = data_mod.load(cfg)
-        ckpt = study.runs_root() / "pruning" / f"{name}.pt"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.time()
-        model, _ = train_supernet(space, cfg, data, recipe, epochs, seed=seed, checkpoint_path=ckpt,
-                                  progress=progress, max_steps_per_epoch=b.max_steps_per_epoch)
-        t1 = time.time()
-        scores = evaluate_architectures(space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
-                                        bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed,
-                                        progress=progress)
-        t2 = time.time()
+        scores, _, train_s, score_s = study.train_and_score(
+            space, cfg, recipe, epochs, archs, checkpoint_path=study.runs_root() / "pruning" / f"{name}.pt",
+            seed=seed, max_steps_per_epoch=b.max_steps_per_epoch, progress=progress)
         return pd.DataFrame({"arch": strs, "score": scores, "seed": seed, "epochs": epochs,
                              "space_size": space.size(), "supernet": name,
-                             "train_s": round(t1 - t0, 2), "score_s": round(t2 - t1, 2)})
+                             "train_s": round(train_s, 2), "score_s": round(score_s, 2)})
 
     return study.store().get_or_compute(
         "pruning", name, params, compute,
@@ -580,9 +558,6 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
     truth among the supernet's ``n_gt`` best by mean score over seeds). Trains the needed
     stand-alone networks with the profile's ground-truth recipe, appended to
     ``results/groundtruth/<space>_<profile>_pruning.csv`` (resumable)."""
-    from . import study
-    from .groundtruth import build_ground_truth
-
     if n_gt < 1:
         raise ValueError(f"n_gt must be >= 1, got {n_gt}")
     space = get_space(space_name)

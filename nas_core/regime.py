@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,8 +221,6 @@ def add_parser(sub):
 
 def main(args) -> int:
     """Bad input in one line (exit 2) before any compute."""
-    import sys
-
     if args.hours <= 0 or (args.workers is not None and args.workers < 1):
         print("nas-study: error: --hours must be positive and --workers 1 or more", file=sys.stderr)
         return 2

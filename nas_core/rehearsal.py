@@ -31,13 +31,11 @@ a lower bound of what a GPU needs. On a GPU the default is the full batch and th
 device memory allocated, where an out-of-memory error is the answer.
 The notebooks' own logic (tables, figures, verdicts) is not rehearsed: the ``smoke`` profile
 runs every notebook in the test suite.
-
-This module only builds its command's parser at import (the command line imports it to do so);
-torch and the spaces load when a rehearsal runs.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -45,6 +43,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
+
+from . import data as data_mod
+from . import evaluation, pruning, study, training, tricks, tutorial
+from .nasbench101_records import default_path, where_to_get
+from .profiles import PROFILES, budget
+from .spaces import get_space
 
 GIB = 2 ** 30
 DEFAULT_MEMORY_GIB = 24.0
@@ -99,9 +107,6 @@ def _supernet(space, e, seed, n, strategy="uniform", what="", pruned="") -> Work
 
 
 def _ground_truth(space, profile, n_archs=None) -> list[Work]:
-    from .nasbench101_records import default_path
-    from .profiles import budget
-
     b = budget(space, profile)
     n = b.n_gt_archs if n_archs is None else n_archs
     runs = n * len(b.gt_seeds) + min(n, b.gt_extra_seed_archs)
@@ -112,8 +117,6 @@ def _ground_truth(space, profile, n_archs=None) -> list[Work]:
 
 
 def _ladder(space, profile, seeds=(0,), top_only=False) -> list[Work]:
-    from .profiles import budget
-
     b = budget(space, profile)
     rungs = [max(b.ladder)] if top_only else list(b.ladder)
     out = [_supernet(space, e, 0, b.n_eval_archs) for e in rungs]
@@ -126,9 +129,6 @@ ALL = FOUR[:2] + ("darts_cnn", "proxyless", "darts_rnn")
 
 def plan(experiment: str, profile: str) -> list[Work]:
     """The computations of one experiment's full run at ``profile``, from its notebook's defaults."""
-    from . import pruning, tricks
-    from .profiles import budget
-
     def gt_plus(spaces, works_of):
         return [w for s in spaces for w in works_of(s) + _ground_truth(s, profile)]
 
@@ -193,9 +193,7 @@ def plan(experiment: str, profile: str) -> list[Work]:
                             budget(s, profile).gt_epochs))
         return out + _ground_truth("nb201", profile) + _ground_truth("nb101", profile)
     if experiment == "weight_sharing_tutorial":
-        from .tutorial import DEFAULTS
-
-        d = DEFAULTS[profile]  # the chapter's own defaults, so the plan follows them
+        d = tutorial.DEFAULTS[profile]  # the chapter's own defaults, so the plan follows them
         return [_supernet("nb201", d.epochs, s, d.n_archs, what=f"tutorial, {d.epochs} epochs, seed {s}")
                 for s in (0, 1, 2)]
     raise ValueError(f"no rehearsal plan for experiment {experiment!r}")
@@ -253,9 +251,6 @@ class _Probe:
     """
 
     def __init__(self, device):
-        import torch
-        from torch.optim.optimizer import register_optimizer_step_post_hook
-
         self.register = register_optimizer_step_post_hook
         self.torch, self.device = torch, device
         self.cuda = device.type == "cuda"
@@ -375,10 +370,6 @@ def _reset_peak_rss() -> None:
 def _data_for(space_name: str, cfg: dict, n_train: int, cap: int, notes: dict):
     """(data for the steps, full split sizes, description): the real data where present
     (validation and test cut to ``cap``), else synthetic data of the dataset's shape."""
-    import torch
-
-    from . import data as data_mod
-
     name = cfg["dataset"]
     full = list(FULL_SIZES.get(name, (n_train, cap, cap)))
     if cfg.get("n_train") is not None:
@@ -435,9 +426,6 @@ def _data_for(space_name: str, cfg: dict, n_train: int, cap: int, notes: dict):
 # ---------------------------------------------------------------- one task
 
 def _space_for(task: Task, profile: str):
-    from . import pruning, study
-    from .spaces import get_space
-
     if task.pruned == "subset":
         return pruning.subset_space(task.space, study.eval_sample(task.space, profile, 8))
     if task.pruned == "around":
@@ -448,13 +436,6 @@ def _space_for(task: Task, profile: str):
 def run_task(task: Task, profile: str, device, batch_cap: int | None, eval_cap: int, notes: dict) -> Measure:
     """Rehearse one task: two optimisation steps and two scorings at the profile's sizes
     (batches capped at ``batch_cap`` images per device), measured and projected."""
-    import torch
-
-    from . import study
-    from .evaluation import evaluate_architectures
-    from .profiles import budget
-    from .training import recipe_for, train_standalone, train_supernet
-
     m = Measure(task)
     t_start = time.perf_counter()
     space = _space_for(task, profile)
@@ -469,7 +450,7 @@ def run_task(task: Task, profile: str, device, batch_cap: int | None, eval_cap: 
         return m
     standalone = task.kind == "standalone"
     cfg = (study.space_config if standalone else study.supernet_config)(task.space, profile)
-    full_recipe = recipe_for(task.space, profile, standalone=standalone)
+    full_recipe = training.recipe_for(task.space, profile, standalone=standalone)
     lm = getattr(space, "task", "classification") == "language_model"
     shards = 1 if (standalone or task.strategy != "uniform") else full_recipe.gpus
     m.batch = full_recipe.batch_size // shards  # per device: the recipe's batch over its shards
@@ -497,8 +478,8 @@ def run_task(task: Task, profile: str, device, batch_cap: int | None, eval_cap: 
             if standalone:
                 arch = space.sample_many(1, seed=0)[0]
                 with _Probe(device) as p:
-                    train_standalone(space, arch, cfg, data, recipe, 1, seed=0, device=device, progress=False,
-                                     max_steps_per_epoch=STEPS)
+                    training.train_standalone(space, arch, cfg, data, recipe, 1, seed=0, device=device, progress=False,
+                                              max_steps_per_epoch=STEPS)
                 # after the steps: per-epoch validation (language models) and the final evaluation
                 after = p.t1 - (p.step_times[-1] if p.step_times else p.t0)
                 if lm:  # validation every epoch, then the best weights on valid and test
@@ -509,17 +490,17 @@ def run_task(task: Task, profile: str, device, batch_cap: int | None, eval_cap: 
                     m.s_score = after * (full[1] + full[2]) / max(1, len(data.valid_x) + len(data.test_x))
             else:
                 with _Probe(device) as p:
-                    model, _ = train_supernet(space, cfg, data, recipe, 1, strategy=task.strategy, seed=0,
-                                              checkpoint_path=ckpt, device=device, progress=False,
-                                              max_steps_per_epoch=STEPS)
+                    model, _ = training.train_supernet(space, cfg, data, recipe, 1, strategy=task.strategy, seed=0,
+                                                       checkpoint_path=ckpt, device=device, progress=False,
+                                                       max_steps_per_epoch=STEPS)
                 m.checkpoint_mib = ckpt.stat().st_size / 2 ** 20 if ckpt.exists() else float("nan")
                 after = p.t1 - (p.step_times[-1] if p.step_times else p.t0)
                 m.s_epoch_extra = after * (full[1] / max(1, len(data.valid)) if lm else 1.0)
                 archs = space.sample_many(SCORED, seed=1)
                 with _Probe(device) as q:
-                    evaluate_architectures(space, model, archs, data, bn_calib_steps=calib_steps,
-                                           bn_calib_batch_size=calib_bs, seed=0, progress=False,
-                                           batch_size=None if lm else min(500, eval_cap), device=device)
+                    evaluation.evaluate_architectures(space, model, archs, data, bn_calib_steps=calib_steps,
+                                                      bn_calib_batch_size=calib_bs, seed=0, progress=False,
+                                                      batch_size=None if lm else min(500, eval_cap), device=device)
                 if lm:
                     per_arch_full = full[1]
                     per_arch_done = len(data.valid)
@@ -567,8 +548,6 @@ class Report:
         return "; ".join(out)
 
     def task_table(self):
-        import pandas as pd
-
         rows = []
         for t, m in self.measures.items():
             rows.append({"task": t.label, "data": m.data or "-", "per-device batch": m.batch or "-",
@@ -586,8 +565,6 @@ class Report:
             (["fails"] if m.error else []) + ([] if fits else ["does not fit"]))
 
     def experiment_table(self):
-        import pandas as pd
-
         rows, seen, total = [], set(), 0.0
         for exp, works in self.plans.items():
             ms = [self.measures[w.task] for w in works]
@@ -616,8 +593,6 @@ def rehearse(names, profile: str = "paper", *, device=None, batch_cap: int | Non
              eval_cap: int | None = None, memory_gib: float | None = None, progress: bool = True) -> Report:
     """Rehearse the experiments ``names`` at ``profile``; every task once. ``batch_cap`` -1: 4
     images per device on a CPU, none on a GPU; None: the full batch everywhere."""
-    import torch
-
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if batch_cap == -1:
         batch_cap = None if device.type == "cuda" else CPU_BATCH_CAP
@@ -643,10 +618,6 @@ def rehearse(names, profile: str = "paper", *, device=None, batch_cap: int | Non
 
 
 def render(report: Report) -> str:
-    import pandas as pd
-
-    from .nasbench101_records import default_path, where_to_get
-
     exp, total = report.experiment_table()
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 90):
         lines = [f"rehearsal of profile {report.profile} on {report.device}"
@@ -698,8 +669,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def main(args) -> int:
     """The ``rehearse`` command: bad input in one line (exit 2) before any compute; exit 1 when a
     task fails or does not fit."""
-    from .profiles import PROFILES
-
     def usage(msg):
         print(f"nas-study: error: {msg}", file=sys.stderr)
         return 2
@@ -714,8 +683,6 @@ def main(args) -> int:
     if args.memory_gib is not None and not args.memory_gib > 0:
         return usage(f"--memory-gib must be positive, got {args.memory_gib}")
     if args.device is not None:
-        import torch
-
         try:
             dev = torch.device(args.device)
         except RuntimeError:
@@ -727,8 +694,6 @@ def main(args) -> int:
                       batch_cap=cap, memory_gib=args.memory_gib)
     print(render(report))
     if args.json:
-        import json
-
         def records(df):  # not measured (NaN) -> null: strict JSON
             return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
                     for r in df.to_dict("records")]

@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, settings
+from .settings import CACHED_ONLY_ENV  # noqa: F401  (the name the CLI and tests set)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,34 +44,27 @@ class StoreError(RuntimeError):
     """A stored result is missing, corrupt or was made for other parameters."""
 
 
-CACHED_ONLY_ENV = "NAS_CORE_CACHED_ONLY"
-
-
 class ResultMissing(LookupError):
     """A result is not stored and ``$NAS_CORE_CACHED_ONLY`` forbids computing it."""
 
 
-def require_compute(what: str, command: str | None = None) -> None:
-    """Raise ``ResultMissing`` for ``what`` when only stored results may be used."""
-    if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
+def require_compute(what: str, command: str | None = None, *, cached_only: bool | None = None) -> None:
+    """Raise ``ResultMissing`` for ``what`` when only stored results may be used (``cached_only``,
+    default the settings' ``$NAS_CORE_CACHED_ONLY``)."""
+    if settings.current().cached_only if cached_only is None else cached_only:
         hint = f"; compute it with: {command}" if command else ""
         raise ResultMissing(f"{what} is not stored under the results root{hint}")
 
 
 def stored_or_none(fn: Callable, /, **kwargs):
     """``fn(**kwargs)``'s stored result, or None where it is not stored: nothing is computed
-    (``fn`` runs as if only stored results were allowed)."""
-    before = os.environ.get(CACHED_ONLY_ENV)
-    os.environ[CACHED_ONLY_ENV] = "1"
-    try:
-        return fn(**kwargs)
-    except ResultMissing:
-        return None
-    finally:
-        if before is None:
-            os.environ.pop(CACHED_ONLY_ENV, None)
-        else:
-            os.environ[CACHED_ONLY_ENV] = before
+    (``fn`` runs as if only stored results were allowed: the settings say so inside this call,
+    the environment that worker processes and other threads see stays as it is)."""
+    with settings.overriding(cached_only=True):
+        try:
+            return fn(**kwargs)
+        except ResultMissing:
+            return None
 
 
 @contextlib.contextmanager
@@ -265,9 +259,16 @@ def _read_csv_bytes(b: bytes) -> pd.DataFrame:
 class ResultStore:
     """Tables keyed by experiment, parameters and code version; see the module docstring."""
 
-    def __init__(self, root="results", version: str = __version__):
-        self.root = Path(root)
+    def __init__(self, root=None, version: str = __version__, *, cached_only: bool | None = None):
+        """``root`` default the settings' results root; ``cached_only`` (refuse to compute a result
+        that is not stored) default the settings' at each call, so that a lookup can turn it on."""
+        self.root = settings.current().results_root if root is None else Path(root)
         self.version = version
+        self._cached_only = cached_only
+
+    @property
+    def cached_only(self) -> bool:
+        return settings.current().cached_only if self._cached_only is None else self._cached_only
 
     def key(self, experiment: str, params: Mapping[str, Any]) -> str:
         return result_key(experiment, params, self.version)
@@ -359,7 +360,7 @@ class ResultStore:
         stored = self._stored(experiment, name, params)
         if stored is not None:
             return stored
-        require_compute(f"result {experiment}/{name}", command)
+        require_compute(f"result {experiment}/{name}", command, cached_only=self.cached_only)
         with exclusive(self.paths(experiment, name)[0]):
             stored = self._stored(experiment, name, params)  # computed by another process meanwhile
             if stored is not None:
@@ -373,7 +374,7 @@ class ResultStore:
                 if self.meta(experiment, name).get("key") == self.key(experiment, params):
                     return self.load(experiment, name, params)
             except StoreError as e:  # corrupt: recompute, but say so
-                if os.environ.get(CACHED_ONLY_ENV, "") not in ("", "0"):
+                if self.cached_only:
                     raise StoreError(f"stored result {experiment}/{name} is unusable and only stored results "
                                      f"may be used: {e}") from None
                 warnings.warn(f"recomputing: {e}", stacklevel=2)

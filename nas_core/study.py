@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,38 +22,27 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import data as data_mod
+from . import evaluation, groundtruth, metrics, settings
+from .groundtruth import GT_KINDS, ground_truth_path  # noqa: F401  (where notebooks and bookgen find them)
 from .nasbench101_records import benchmark_ground_truth
 from .profiles import budget, check_profile, settings_text
 from .spaces import get_space
+from .spaces.gold import gold_architecture
+from .store import EXTRA_ATTR, ResultStore
+from .training import recipe_for, train_supernet, training_part
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = settings.REPO
 
 
 def results_root() -> Path:
-    return Path(os.environ.get("NAS_CORE_RESULTS", REPO / "results"))
-
-
-GT_KINDS = (None, "variant", "pruning", "reference")
-
-
-def ground_truth_path(space_name: str, profile: str, kind: str | None = None, *, root: Path | None = None) -> Path:
-    """Where a profile's stand-alone ground truth is stored:
-    ``<results>/groundtruth/<space>_<profile>[_<kind>].csv``; ``kind`` None (the sample),
-    ``"variant"`` (Figure 12's other recipe), ``"pruning"`` (Figure 6a's pruned spaces) or
-    ``"reference"`` (the gold architecture of Figure 1's ProxylessNAS reference line)."""
-    if kind not in GT_KINDS:
-        raise ValueError(f"unknown ground-truth kind {kind!r}; choose from {GT_KINDS}")
-    name = f"{space_name}_{profile}" + (f"_{kind}" if kind else "")
-    return (results_root() if root is None else root) / "groundtruth" / f"{name}.csv"
+    return settings.current().results_root
 
 
 def runs_root() -> Path:
-    return Path(os.environ.get("NAS_CORE_RUNS", REPO / "runs"))
+    return settings.current().runs_root
 
 
-def store():
-    from .store import ResultStore
-
+def store() -> ResultStore:
     return ResultStore(results_root())
 
 
@@ -82,8 +70,6 @@ def eval_sample(space_name: str, profile: str, n_archs: int | None = None, sampl
 def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", paths=None, n_archs=None,
                      sample_seed=0, cfg_overrides=None, recipe_overrides=None, with_supernet_cfg=True):
     """(result name, parameters, network config, recipe) of one ``supernet_scores`` call."""
-    from .training import recipe_for
-
     cfg = (supernet_config if with_supernet_cfg else space_config)(space_name, profile, cfg_overrides)
     recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     params = dict(
@@ -103,8 +89,6 @@ def supernet_result_name(space_name: str, profile: str, epochs: int, *, seed: in
 def _checkpoint_name(params: Mapping[str, Any], recipe, b) -> str:
     # the checkpoint depends on training alone: scoring more architectures, or with another
     # BN recalibration, reuses the trained supernet
-    from .training import training_part
-
     training = {k: v for k, v in params.items() if k not in ("n_archs", "sample_seed")}
     training["recipe"] = training_part(recipe)
     training["max_steps_per_epoch"] = b.max_steps_per_epoch
@@ -117,6 +101,27 @@ def supernet_checkpoint_name(space_name: str, profile: str, epochs: int, *, seed
     """The name under ``runs/supernets/`` of the training checkpoint of ``supernet_scores``."""
     _, params, _, recipe = _supernet_result(space_name, profile, epochs, seed, strategy, **kw)
     return _checkpoint_name(params, recipe, budget(space_name, profile))
+
+
+def train_and_score(space, cfg: Mapping[str, Any], recipe, epochs: float, archs, *, checkpoint_path: Path,
+                    seed: int = 0, strategy: str = "uniform", paths: int | None = None,
+                    max_steps_per_epoch: int | None = None, progress: bool = True):
+    """The one path from a supernet's settings to its scores, shared by ``supernet_scores`` and
+    ``pruning.supernet_on_space`` (each names and stores its own result): load the data, train the
+    supernet (resuming from ``checkpoint_path``), score ``archs`` on it after BN recalibration.
+    Returns ``(scores, training history, training seconds, scoring seconds)``."""
+    data = data_mod.load(cfg)
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    model, history = train_supernet(space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,
+                                    checkpoint_path=checkpoint_path, progress=progress,
+                                    max_steps_per_epoch=max_steps_per_epoch)
+    t1 = time.time()
+    # looked up at call time: test_regime stops a run here
+    scores = evaluation.evaluate_architectures(space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
+                                               bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed,
+                                               progress=progress)
+    return scores, history, t1 - t0, time.time() - t1
 
 
 def supernet_scores(
@@ -141,10 +146,6 @@ def supernet_scores(
     ``with_supernet_cfg=False`` leaves out the profile's supernet-only network
     settings (``Budget.supernet_cfg``), to show what that deviation changes.
     """
-    from .evaluation import evaluate_architectures
-    from .store import EXTRA_ATTR
-    from .training import train_supernet
-
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if n_archs is not None and n_archs < 1:  # refused before training, not stored as an empty table
@@ -157,16 +158,9 @@ def supernet_scores(
 
     def compute() -> pd.DataFrame:
         archs = eval_sample(space_name, profile, params["n_archs"], sample_seed)
-        data = data_mod.load(cfg)
-        ckpt = runs_root() / "supernets" / f"{ckpt_name}.pt"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        model, history = train_supernet(
-            space, cfg, data, recipe, epochs, strategy=strategy, paths=paths, seed=seed,
-            checkpoint_path=ckpt, progress=progress, max_steps_per_epoch=b.max_steps_per_epoch,
-        )
-        scores = evaluate_architectures(
-            space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
-            bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed, progress=progress,
+        scores, history, _, _ = train_and_score(
+            space, cfg, recipe, epochs, archs, checkpoint_path=runs_root() / "supernets" / f"{ckpt_name}.pt",
+            seed=seed, strategy=strategy, paths=paths, max_steps_per_epoch=b.max_steps_per_epoch, progress=progress,
         )
         df = pd.DataFrame({
             "arch": [str(a) for a in archs], "score": scores,
@@ -211,8 +205,6 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
 
     Resumable: finished runs are appended to ``results/groundtruth/<space>_<profile>.csv``.
     """
-    from .groundtruth import build_ground_truth
-
     b = budget(space_name, profile)
     n = b.n_gt_archs if n_archs is None else n_archs
     if (space_name, profile) == ("nb101", "paper") and seeds is None:  # as the paper: NAS-Bench-101's own runs
@@ -226,7 +218,7 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
     if extra:
         plan.append((archs[:min(n, extra)], [b.gt_extra_seed]))
     out = ground_truth_path(space_name, profile)
-    parts = [build_ground_truth(space_name, profile, a, s, out_path=out, workers=workers,
+    parts = [groundtruth.build_ground_truth(space_name, profile, a, s, out_path=out, workers=workers,
                                 ray_address=ray_address, progress=progress) for a, s in plan]
     return pd.concat(parts, ignore_index=True).drop_duplicates(["arch", "seed"])
 
@@ -244,13 +236,11 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
                          progress: bool = True) -> pd.DataFrame:
     """The first ``gt_variant_archs`` of the sample trained with ``GT_VARIANTS[space]``
     (seed 0), in ``results/groundtruth/<space>_<profile>_variant.csv``."""
-    from .groundtruth import build_ground_truth
-
     b = budget(space_name, profile)
     cfg_overrides, recipe_overrides = gt_variant_overrides(space_name, profile)
     archs = eval_sample(space_name, profile, b.gt_variant_archs if n_archs is None else n_archs, sample_seed)
     out = ground_truth_path(space_name, profile, "variant")
-    return build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
+    return groundtruth.build_ground_truth(space_name, profile, archs, [0], out_path=out, workers=workers,
                               ray_address=ray_address, cfg_overrides=cfg_overrides, recipe_overrides=recipe_overrides,
                               command=f"nas-study gt {space_name} --profile {profile} --variant", progress=progress)
 
@@ -262,16 +252,13 @@ REFERENCE_LINE_SPACES = ("proxyless",)
 
 def reference_ground_truth(space_name: str, profile: str, *, workers: int | None = None,
                            ray_address: str | None = None, progress: bool = True) -> pd.DataFrame:
-    """The space's gold architecture (``pruning.gold_architecture``: ProxylessNAS-GPU, DARTS's
+    """The space's gold architecture (``spaces.gold.gold_architecture``: ProxylessNAS-GPU, DARTS's
     second-order cell) trained stand-alone with the profile's recipe and the same seeds as the
     sample's ground truth (its seeds plus the extra seed, if any), in
     ``results/groundtruth/<space>_<profile>_reference.csv``."""
-    from .groundtruth import build_ground_truth
-    from .pruning import gold_architecture
-
     b = budget(space_name, profile)
     seeds = list(b.gt_seeds) + ([b.gt_extra_seed] if b.gt_extra_seed_archs else [])
-    return build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
+    return groundtruth.build_ground_truth(space_name, profile, [gold_architecture(space_name)], seeds,
                               out_path=ground_truth_path(space_name, profile, "reference"), workers=workers,
                               ray_address=ray_address, command=f"nas-study gt {space_name} --profile {profile} --reference",
                               progress=progress)
@@ -293,16 +280,12 @@ def timed(fn, *args, **kwargs):
 
 def nb201_real_table(dataset: str = "cifar100", metric: str = "test_200ep") -> pd.Series:
     """Real NAS-Bench-201 ground truth (all 15,625 cells), indexed by architecture string."""
-    from .groundtruth import ground_truth as real_ground_truth
-
-    return real_ground_truth("nb201", dataset, metric)
+    return groundtruth.ground_truth("nb201", dataset, metric)
 
 
 def nb201_real_reference(n_archs: int = 1000, sample_seed: int = 0, dataset: str = "cifar100") -> pd.DataFrame:
     """Analyses that need only ground truth, on the real 200-epoch table over a fixed sample:
     Spearman(parameters at C=16 N=5, accuracy), best of the sample, random-search top-1/top-10."""
-    from . import metrics
-
     space = get_space("nb201")
     params = dict(n_archs=n_archs, sample_seed=sample_seed, dataset=dataset, network="C=16,N=5,classes=100")
 
@@ -392,9 +375,7 @@ def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, ca
                        sample_seed: int = 1000, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Seed-to-seed stability of each candidate ground-truth configuration (resumable tables
     under ``results/groundtruth/pilot/``). The pilot's sample (seed 1000) is not the study's."""
-    from .groundtruth import run_pilot
-
     cands = candidates if candidates is not None else PILOT_CANDIDATES[profile][space_name]
     out_dir = results_root() / "groundtruth" / "pilot" / f"{space_name}_{profile}"
-    return run_pilot(space_name, {k: tuple(v) for k, v in cands.items()}, n_archs, list(seeds), out_dir,
+    return groundtruth.run_pilot(space_name, {k: tuple(v) for k, v in cands.items()}, n_archs, list(seeds), out_dir,
                      profile=profile, sample_seed=sample_seed, workers=workers, progress=progress)

@@ -62,7 +62,6 @@ import argparse
 import contextlib
 import dataclasses
 import math
-import os
 import random
 import signal
 import sys
@@ -78,8 +77,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import data as data_mod
 from .evaluation import batchify, detach_hidden, evaluate_standalone, perplexity
+from .profiles import budget
 from .sampling import FairNasSampler, MultiPathSampler, UniformSampler, paper_paths
+from .settings import current as current_settings
+from .spaces import get_space
 from .store import load_checkpoint, save_checkpoint
 
 STRATEGIES = ("uniform", "parallel", "fairnas", "multipath")
@@ -238,8 +241,6 @@ def parity_epochs(epochs: float, space_name: str) -> float:
 
 def recipe_for(space_name: str, profile: str, *, standalone: bool = False) -> Recipe:
     """The space's recipe with the profile's budget changes (never its kind)."""
-    from .profiles import budget
-
     base = (STANDALONE_RECIPES if standalone else SUPERNET_RECIPES)[space_name]
     return dataclasses.replace(base, **budget(space_name, profile).recipe_overrides)
 
@@ -422,8 +423,6 @@ class _Trainer:
     def _augment(self, x):
         if not self.cfg.get("augment", True):
             return x
-        from . import data as data_mod
-
         return data_mod.augment(x, self.g_aug, pad=self.cfg.get("pad", 4), flip=self.cfg.get("flip", True),
                                 cutout=self.recipe.cutout)
 
@@ -814,16 +813,12 @@ def main(argv=None) -> int:
     p.add_argument("--distributed", action="store_true")
     args = p.parse_args(argv)
 
-    from . import data as data_mod
-    from .profiles import budget
-    from .spaces import get_space
-
     if args.distributed:
         import torch.distributed as dist
 
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(current_settings().local_rank)
         dist.init_process_group(backend)
     try:
         space = get_space(args.space)

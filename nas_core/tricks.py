@@ -29,6 +29,8 @@ import pandas as pd
 
 from . import metrics, paper
 from .analysis import paired_spearman_difference
+from .spaces import get_space
+from .training import parity_epochs, recipe_for
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine
 
 BASELINE = "baseline"
@@ -70,8 +72,6 @@ def plan(space_name: str, profile: str, epochs: float, *, seed: int = 0, other_s
     (default: the paper's NAS-Bench-101 change); the seed row uses ``other_seed`` (``seed + 1``).
     ``settings`` keeps only the named rows (the baseline always stays).
     """
-    from .training import parity_epochs, recipe_for
-
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
     factors = dict(PAPER_LR_WD_FACTORS if lr_wd_factors is None else lr_wd_factors)
@@ -189,8 +189,6 @@ def display_table(t: pd.DataFrame) -> pd.DataFrame:
 
 def paper_rows(space_name: str) -> pd.DataFrame:
     """The paper's Table 3 rows of a space (``paper.TABLE3``), deltas as the paper prints them."""
-    from .spaces import get_space
-
     title = get_space(space_name).title
     t = paper.TABLE3[paper.TABLE3["group"].str.startswith(title)].copy()
     return t if t.empty else t.set_index(["group", "setting"])

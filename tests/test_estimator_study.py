@@ -40,9 +40,7 @@ def test_supernet_ladder_cost_per_architecture(monkeypatch):
             assert experiment == "supernets"
             return metas[name]
 
-    import nas_core.analysis as analysis
-
-    monkeypatch.setattr(analysis, "stored_seed_ladder", lambda *a, **k: scores)
+    monkeypatch.setattr(es, "stored_seed_ladder", lambda *a, **k: scores)
     monkeypatch.setattr(es.study, "store", lambda: Store())
     monkeypatch.setattr(es.study, "supernet_result_name", lambda space, profile, e, seed=0: f"r{e}")
     _, costs = es.supernet_ladder("nb201", "cpu")

@@ -2,14 +2,12 @@
 architecture, sweep bookkeeping (with a stand-in for supernet training) and one tiny
 real supernet on a pruned subset."""
 import math
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nas_core import pruning
-from nas_core.store import CACHED_ONLY_ENV
+from nas_core import pruning, settings
 from nas_core.spaces import get_space
 
 
@@ -157,7 +155,7 @@ def _fake_supernet(noise):
     calls = []
 
     def fake(space_name, profile, space, archs, epochs, *, seed=0, **kw):
-        if os.environ.get(CACHED_ONLY_ENV) != "1":  # compute_missing's look-ups are not trainings
+        if not settings.current().cached_only:  # compute_missing's look-ups (stored_or_none) are not trainings
             calls.append((tuple(map(str, archs)), seed))
         gt = fake.gt.loc[[str(a) for a in archs]].to_numpy()
         rng = np.random.default_rng([seed, len(archs)])
