@@ -38,10 +38,12 @@ the architectures the metric is computed on (all with ground truth, or random su
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -55,10 +57,10 @@ from tqdm.auto import tqdm
 from . import __version__, metrics, study
 from . import data as data_mod
 from .evaluation import _BN, evaluate_architectures, restore_bn_state, save_bn_state
-from .spaces import get_space
 from .profiles import budget
-from .spaces import SPACE_NAMES
-from .store import StoreError, atomic_write_bytes, canonical_json, load_checkpoint, one_torch_thread
+from .spaces import SPACE_NAMES, get_space
+from .store import (EXTRA_ATTR, REPO, ResultStore, StoreError, atomic_write_bytes, canonical_json, load_checkpoint,
+                    one_torch_thread)
 from .training import Recipe, make_optimizer
 
 FORMAT = "nas_core.supernet/1"
@@ -434,8 +436,6 @@ def protocol_command(space_name: str, profile: str, epochs, *, seed: int = 0, st
 
 
 def _file_sha(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -453,11 +453,6 @@ def protocol_results(space_name: str, profile: str, epochs, *, seed: int = 0, st
     scores; the first two are re-scored and compared (recorded in provenance, ``bn_calib_check``:
     identical on the CPU kind that trained it). ``table_kw`` overrides ``TABLE_SETTINGS`` (a
     smoke-sized sample needs smaller sub-samples); the command records only the defaults."""
-    import time
-
-    from .profiles import budget
-    from .store import EXTRA_ATTR
-
     store = study.store()
     name = study.supernet_result_name(space_name, profile, epochs, seed=seed, strategy=strategy)
     meta = store.meta("supernets", name)
@@ -519,8 +514,6 @@ def protocol_results(space_name: str, profile: str, epochs, *, seed: int = 0, st
 def stored_protocol_tables(root: Path | None = None) -> list[tuple[dict, pd.DataFrame]]:
     """Every stored protocol table under ``<results>/checkpoints_protocols/``: (provenance, table),
     checked against its sha256, in the order of the spaces' names then the results'."""
-    from .store import ResultStore
-
     root = study.results_root() if root is None else Path(root)
     store = ResultStore(root)
     out = []
@@ -566,8 +559,6 @@ def protocol_markdown(root: Path | None = None) -> str:
 
 
 def _sample_size(p: Mapping, root: Path | None) -> int | None:
-    from .store import ResultStore
-
     try:
         store = study.store() if root is None else ResultStore(root)
         return int(store.meta("supernets", p["supernet_result"])["params"]["n_archs"])
@@ -594,8 +585,6 @@ def _moves(t: pd.DataFrame, p: Mapping) -> str:
 
 def update_book_section(path=None, root: Path | None = None) -> Path:
     """Write ``protocol_markdown`` between the markers of the book's re-running appendix."""
-    from .store import REPO
-
     path = Path(path) if path is not None else REPO / "book" / "rerun.md"
     text = path.read_text(encoding="utf-8")
     if BOOK_BEGIN not in text or BOOK_END not in text:

@@ -101,4 +101,56 @@ def test_a_damaged_table_is_refused(small_root, tmp_path, capsys):
 def test_command_line_export(small_root, tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "cli"), "--results", str(small_root), "--format", "csv"]) == 0
     assert (tmp_path / "cli" / "DATASET.md").is_file() and (tmp_path / "cli" / "supernet_scores.csv").is_file()
-    assert "6 tables" in capsys.readouterr().out
+    assert f"{len(bench.TABLES)} tables" in capsys.readouterr().out
+
+
+def test_protocol_results_are_tables_of_the_dataset(small_root, tmp_path):
+    """Constructed protocol results (three architectures of a committed sample) read, checked and exported."""
+    from nas_core.checkpoints import PROTOCOL_EXPERIMENT
+    from nas_core.store import ResultStore
+
+    root = tmp_path / "proto"
+    shutil.copytree(small_root, root)
+    sn = study.supernet_result_name("nb201", "cpu", 1)
+    archs = pd.read_csv(RESULTS / "supernets" / f"{sn}.csv")["arch"].head(3).tolist()
+    lead = {"space": "nb201", "profile": "cpu", "epochs": 1, "seed": 0, "strategy": "uniform", "supernet_result": sn}
+    store = ResultStore(root)
+    scores = pd.DataFrame({"arch": archs, "bn_calib": [50.0, 51.0, 52.0], "running": [10.0, 11.0, 9.0],
+                           "batch": [50.5, 51.5, 52.5]})
+    store.save(PROTOCOL_EXPERIMENT, f"{sn}_n3_scores", scores, {**lead, "n_archs": 3}, command="python -c ...")
+    table = pd.DataFrame({"protocol": ["bn_calib", "running"], "archs": ["all 3 with ground truth"] * 2,
+                          "n_archs": [3, 3], "mean_score": [51.0, 10.0], "spearman": [1.0, -0.5]})
+    store.save(PROTOCOL_EXPERIMENT, f"{sn}_n3_table", table,
+               {**lead, "scores_result": f"{sn}_n3_scores", "groundtruth": "groundtruth/nb201_cpu.csv"})
+    t = bench.tables(root)
+    ps, pt = t["protocol_scores"], t["protocol_tables"]
+    assert len(ps) == 9 and set(ps["protocol"]) == {"bn_calib", "running", "batch"}
+    assert ps.loc[ps.protocol == "running", "score"].tolist() == [10.0, 11.0, 9.0]
+    assert (ps["supernet_result"] == sn).all() and set(ps["arch"]) <= set(t["supernet_scores"]["arch"])
+    assert pt["spearman"].tolist() == [1.0, -0.5] and (pt["groundtruth"] == "groundtruth/nb201_cpu.csv").all()
+    assert (t["sources"]["kind"] == PROTOCOL_EXPERIMENT).sum() == 2
+    files = bench.export(tmp_path / "out", root=root)
+    assert files["protocol_scores"]["rows"] == 9 and files["protocol_tables"]["rows"] == 2
+    back = bench.read_export(tmp_path / "out")
+    for name in ("protocol_scores", "protocol_tables"):
+        pd.testing.assert_frame_equal(back[name], t[name], check_dtype=False)
+    card = (tmp_path / "out" / "DATASET.md").read_text()
+    assert "### Re-scoring under other protocols" in card and f"{sn}_n3_scores" in card
+    # a stored protocol result that was edited is refused like any other
+    csv = root / PROTOCOL_EXPERIMENT / f"{sn}_n3_scores.csv"
+    csv.write_text(csv.read_text().replace("10.0", "99.0"))
+    with pytest.raises(StoreError, match="corrupt or was edited"):
+        bench.tables(root)
+
+
+def test_the_book_example_runs():
+    """The three-line example of the re-running appendix, on the committed results."""
+    from nas_core.store import REPO
+
+    text = (REPO / "book" / "rerun.md").read_text()
+    code = text.split("## The results as a dataset", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 3
+    env = {}
+    exec(code, env)
+    assert len(env["scores"]) and set(env["scores"]["space"]) == {"nb201"} and set(env["scores"]["seed"]) == {0}
+    assert len(env["gt"]) and set(env["gt"]["recipe"]) == {"default"}
