@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from . import __version__, bench, bookgen, data, groundtruth, parameters, regime, rehearsal, settings, study
-from .chapters import BOOK, EXECUTED, EXPERIMENTS, NOTEBOOKS, notebook_parameters  # noqa: F401  (cli.* names)
+from .chapters import (BOOK, EXECUTED, EXPERIMENTS, NOTEBOOKS, existing_experiments,  # noqa: F401  (cli.* names)
+                       notebook_parameters)
 from .errors import UsageError
 from .profiles import DEFAULT_PROFILE, PROFILES, budget
 from .settings import CACHED_ONLY_ENV, REPO, WORKERS_ENV
@@ -241,7 +242,7 @@ def cmd_book(args) -> int:
     use_smoke_root(args.profile)
     if args.cached_only:
         os.environ[CACHED_ONLY_ENV] = "1"  # papermill's kernels inherit it
-    names = [n for n in EXPERIMENTS if (NOTEBOOKS / f"{n}.ipynb").exists()]
+    names = existing_experiments()
     for i, name in enumerate(names, 1):
         t0 = time.time()
         print(f"[{i}/{len(names)}] {name} ({args.profile}) ...", flush=True)

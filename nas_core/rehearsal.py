@@ -49,7 +49,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from . import data as data_mod
-from . import evaluation, pruning, study, training, tricks, tutorial
+from . import chapters, evaluation, pruning, study, training, tricks, tutorial
 from .nasbench101_records import default_path, where_to_get
 from .profiles import PROFILES, budget
 from .spaces import get_space
@@ -200,9 +200,8 @@ def plan(experiment: str, profile: str) -> list[Work]:
 
 
 def experiments() -> list[str]:
-    """Every experiment with a plan, in the command line's order."""
-    return ["search_spaces", "performance_vs_epochs", "top_k", "mutual_correlation", "bias", "pruning",
-            "training_tricks", "stability", "groundtruth_pilot", "weight_sharing_tutorial"]
+    """Every experiment with a plan (``Chapter.rehearsed``), in the command line's order."""
+    return [c.name for c in chapters.CHAPTERS if c.rehearsed]
 
 
 # ---------------------------------------------------------------- measuring
