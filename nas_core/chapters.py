@@ -22,7 +22,7 @@ EXECUTED = BOOK / "experiments"  # executed copies the book renders (not committ
 # The paper's five spaces, in the order its tables list them (the results page's columns).
 SPACE_ORDER = ("nb101", "nb201", "darts_cnn", "proxyless", "darts_rnn")
 ALL = SPACE_ORDER
-FOUR = ("nb101", "nb201", "darts_cnn", "darts_rnn")  # the spaces with a ground-truth ladder in most figures
+FOUR = ("nb101", "nb201", "darts_cnn", "darts_rnn")  # all but ProxylessNAS: the spaces most of its figures show
 
 # Stored results a paper item reads under results/ at the cpu profile (globs). SUPERNETS stands for
 # the supernets its chapter trains (``Chapter.trains``), not for every file the glob matches.
@@ -42,6 +42,10 @@ class PaperItem:
     verdict_of: str | None = None  # the item whose verdict stands for this one (Figures 13-15: Figure 3)
 
 
+# The parameters that name the spaces whose data a run trains on, for a chapter that says no other.
+DATA_FROM = ("spaces", "around_spaces")
+
+
 @dataclass(frozen=True)
 class Chapter:
     name: str  # the experiment's name: notebooks/<name>.ipynb, `nas-study run <name>`
@@ -54,6 +58,8 @@ class Chapter:
     trains: str | None = None
     opens_part: bool = False  # listed first in its part (the tutorial before the tables)
     rehearsed: bool = True  # `nas-study rehearse` has a plan for it (rehearsal.plan)
+    data_from: tuple[str, ...] = DATA_FROM  # its parameters naming the spaces whose data it reads
+    data_spaces: tuple[str, ...] = ()  # spaces whose data it reads whatever its parameters say
 
     @property
     def notebook(self) -> Path:
@@ -85,7 +91,9 @@ RESULTS = "results"  # "Results at a glance": the first page after the introduct
 
 # In the order of `nas-study list` (and of `nas-study run all`).
 CHAPTERS = (
-    Chapter("search_spaces", "Table 1: the five search spaces, sizes and parameter distributions", START, items=(
+    # sizes and paper-scale parameter counts: it reads no data
+    Chapter("search_spaces", "Table 1: the five search spaces, sizes and parameter distributions", START, data_from=(),
+            items=(
         PaperItem("Table 1", "The five search spaces and their sizes", ALL, ("search_spaces/*_costs_*",)),
     )),
     Chapter("performance_vs_epochs", "Figure 1 and Table 4: supernet performance and correlation vs epochs", F1,
@@ -143,11 +151,12 @@ CHAPTERS = (
         PaperItem("Figure 12", "Rank stability across training approaches", ("nb101", "nb201"),
                   (GT, "groundtruth/*_cpu_variant.csv")),
     )),
-    Chapter("groundtruth_pilot", "Choosing the CPU-scale ground truth: seed-to-seed rank stability pilots", ROBUSTNESS),
+    Chapter("groundtruth_pilot", "Choosing the CPU-scale ground truth: seed-to-seed rank stability pilots", ROBUSTNESS,
+            data_from=("space_names",)),
     Chapter("free_estimators", "Beyond the paper: free estimators (zero-cost proxies) beside the supernets",
             BEYOND_PART, rehearsed=False),
     Chapter("weight_sharing_tutorial", "Teaching: weight sharing on NAS-Bench-201, in five minutes on a laptop", START,
-            opens_part=True),
+            opens_part=True, data_from=(), data_spaces=("nb201",)),
 )
 
 # Items no chapter renders: Table 2 is rendered from the code's recipes on the appendix page `recipes`.
@@ -210,7 +219,7 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     }
 
 
-__all__ = ["NOTEBOOKS", "BOOK", "EXECUTED", "SPACE_ORDER", "SUPERNETS", "GT", "PaperItem", "Chapter", "Finding",
-           "PARTS", "APPENDIX", "RESULTS", "CHAPTERS", "APPENDIX_ITEMS", "FINDINGS", "CHAPTER", "EXPERIMENTS",
-           "PAPER_ITEMS", "ITEM", "CHAPTER_OF", "part_chapters", "finding_chapters", "existing_experiments",
-           "notebook_parameters"]
+__all__ = ["NOTEBOOKS", "BOOK", "EXECUTED", "SPACE_ORDER", "DATA_FROM", "SUPERNETS", "GT", "PaperItem", "Chapter",
+           "Finding", "PARTS", "APPENDIX", "RESULTS", "CHAPTERS", "APPENDIX_ITEMS", "FINDINGS", "CHAPTER",
+           "EXPERIMENTS", "PAPER_ITEMS", "ITEM", "CHAPTER_OF", "part_chapters", "finding_chapters",
+           "existing_experiments", "notebook_parameters"]

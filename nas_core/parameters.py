@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 from typing import Any, Callable, Mapping
 
-from . import tutorial  # the chapter's module holds its rules: one home for them
+from . import chapters, tutorial  # tutorial: the chapter's module holds its rules, one home for them
 from .profiles import PROFILES, budget
 from .pruning import AROUND_SPACES, METHODS, SWEEP_SPACES, around_space, check_factors
 from .spaces import SPACE_NAMES, get_space
@@ -307,12 +307,10 @@ def check(experiment: str, values: Mapping[str, Any]) -> None:
 
 def spaces_used(experiment: str, values: Mapping[str, Any]) -> list[str]:
     """The spaces whose data a run of ``experiment`` with ``values`` reads (trains on)."""
-    if experiment == "search_spaces":
-        return []  # sizes and paper-scale parameter counts: no data
-    if experiment == "weight_sharing_tutorial":
-        return ["nb201"]
-    keys = ("space_names",) if experiment == "groundtruth_pilot" else ("spaces", "around_spaces")
-    return list(dict.fromkeys(s for k in keys for s in _spaces_of(values, k)))
+    chapter = chapters.CHAPTER.get(experiment)  # the registry says which parameters name them
+    keys = chapter.data_from if chapter else chapters.DATA_FROM
+    fixed = chapter.data_spaces if chapter else ()
+    return list(dict.fromkeys([*fixed, *(s for k in keys for s in _spaces_of(values, k))]))
 
 
 __all__ = ["ParameterError", "RULES", "check", "spaces_used"]

@@ -15,6 +15,7 @@ def test_registry_is_consistent():
         assert c.notebook.exists(), f"chapter {c.name} has no notebooks/{c.name}.ipynb"
         assert c.part in chapters.PARTS, f"chapter {c.name}: unknown part {c.part!r}"
         assert c.trains in (None, "ladder", "ladder+seeds", "top", "table3"), c.name
+        assert set(c.data_spaces) <= set(chapters.SPACE_ORDER), c.name
     assert not _duplicates(chapters.PARTS)
     assert all(names for _, names in chapters.part_chapters()), "a part without a chapter"
 
