@@ -126,7 +126,7 @@ def planned_supernets(experiment: str, spaces: list[str], declared: dict, overri
         if kind == "ladder+seeds":
             runs += [(top, s) for s in seeds[1:]]
         names += [supernet_result_name(space, "cpu", e, seed=s) for e, s in runs]
-        if experiment == "performance_vs_epochs" and d.get("compare_deviations") and b.supernet_cfg:
+        if kind == "ladder" and d.get("compare_deviations") and b.supernet_cfg:
             names.append(supernet_result_name(space, "cpu", top, seed=seeds[0], with_supernet_cfg=False))
     return list(dict.fromkeys(names))
 
@@ -185,7 +185,7 @@ def figure_results(label: str, experiment: str | None, globs: list[str], overrid
         patterns = [f"{folder}/{s}{name[1:]}" for s in spaces] if name.startswith("*_") else [g]
         for pattern in patterns:
             found.update((p, None) for p in sorted(results.glob(pattern)) if p.suffix == ".csv")
-    if experiment == "training_tricks":  # its fairnas / multipath globs name what plan() trains
+    if SUPERNET_PLAN.get(experiment) == "table3":  # its fairnas / multipath globs name what plan() trains
         found = {p: None for p in found if p.parent.name != "supernets" or p.stem in
                  planned_supernets(experiment, spaces, declared, overrides)}
     return list(found), missing
