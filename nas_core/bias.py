@@ -583,10 +583,14 @@ def readable_log_axis(ax, which: str = "x") -> None:
     """Log-scale ticks that do not run together: majors at 1, 2 and 5 of each decade with
     short labels (2k, 500k, 1M), no minor labels (matplotlib labels every minor tick of a
     range under a decade, which overlapped on the parameter and FLOPs axes)."""
-    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import EngFormatter, LogLocator, MaxNLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    if lo > 0 and hi / lo < 3:  # a narrow range (ProxylessNAS's parameters): few evenly spaced labels
+        axis.set_major_locator(MaxNLocator(nbins=3))
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
     axis.set_major_formatter(EngFormatter(sep=""))
     axis.set_minor_formatter(NullFormatter())
 

@@ -216,3 +216,21 @@ def test_seed_pairs_and_spearman_brown():
     assert metrics.spearman_brown(0.9, 1) == pytest.approx(0.9)
     row = t.iloc[0].to_dict()
     assert "Spearman-Brown" in bias.verdict_seed("X", row, bias.PAPER_SEED_SPEARMAN["nb201"], 2)
+
+
+def test_log_axis_labels_do_not_run_together_on_a_narrow_range():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for lo, hi, most in ((360e3, 425e3, 4), (1e4, 1e6, 12)):  # ProxylessNAS's parameters; two decades
+        fig, ax = plt.subplots(figsize=(3, 2.5))
+        ax.scatter(np.linspace(lo, hi, 20), np.arange(20))
+        ax.set_xscale("log")
+        bias.readable_log_axis(ax, "x")
+        fig.canvas.draw()
+        a, b = ax.get_xlim()
+        shown = [t for t in ax.get_xticklabels() if t.get_text() and a <= t.get_position()[0] <= b]
+        assert 2 <= len(shown) <= most
+        plt.close(fig)
