@@ -536,8 +536,7 @@ def recipes_md() -> str:
 # ---------------------------------------------------------------- results at a glance
 
 SPACE_ORDER = list(chapters.SPACE_ORDER)
-SPACE_TITLES = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201", "darts_cnn": "DARTS-CIFAR10",
-                "proxyless": "ProxylessNAS", "darts_rnn": "DARTS-PTB"}
+SPACE_TITLES = {s: get_space(s).title for s in SPACE_NAMES}  # each space's own title
 PAPER_SPACES = {item.label: item.spaces for item, _ in chapters.PAPER_ITEMS}  # the spaces the paper shows each for
 SAME_VERDICT_AS = {item.label: item.verdict_of for item, _ in chapters.PAPER_ITEMS if item.verdict_of}
 CALL_MARK = {AGREES: "✓", PARTLY: "◐", DISAGREES: "✗", INCONCLUSIVE: "?", NOT_RUN: "–"}
