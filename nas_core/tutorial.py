@@ -632,7 +632,23 @@ def ladder_sentence(summary: pd.DataFrame) -> str:
             f"{_n(first['spearman'])} [{_n(first['ci_low'])}, {_n(first['ci_high'])}] to {_n(last['spearman'])} "
             f"[{_n(last['ci_low'])}, {_n(last['ci_high'])}] on {int(last['n'])} architectures: "
             + ("the intervals do not overlap, longer training clearly ranked better." if clear else
-               "the intervals overlap, so on this many architectures the change is not decisive."))
+               "the intervals overlap, so on this many architectures the change is not decisive.")
+            + _peak_clause(s))
+
+
+def _peak_clause(s: pd.DataFrame) -> str:
+    """Where the correlation peaks before the last rung (finding 1's pattern), a sentence saying so."""
+    peak, last = s.loc[s["spearman"].idxmax()], s.iloc[-1]
+    if peak["epochs"] == last["epochs"]:
+        return ""
+    if peak["ci_low"] <= last["ci_high"]:
+        verdict = "within the intervals of the last rung."
+    elif last["supernet_mean"] > peak["supernet_mean"]:
+        verdict = "the last rung ranks clearly worse than the peak while its mean accuracy is higher, the paper's finding 1."
+    else:
+        verdict = "the last rung ranks clearly worse than the peak."
+    return (f" In between it peaked at {peak['epochs']:g} epochs ({_n(peak['spearman'])} [{_n(peak['ci_low'])}, "
+            f"{_n(peak['ci_high'])}]): {verdict}")
 
 
 def sample_size_table(pred: pd.Series, gt: pd.Series, sizes: Sequence[int], *, n_boot: int = 1000) -> pd.DataFrame:

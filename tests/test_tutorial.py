@@ -139,6 +139,12 @@ def test_ladder_ensemble_and_sample_size_sentences():
                       "ci_low": [-0.1, 0.3], "ci_high": [0.1, 0.5]})
     assert "clearly ranked better" in tutorial.ladder_sentence(s)
     assert "not decisive" in tutorial.ladder_sentence(s.assign(ci_low=[-0.1, 0.05]))
+    assert "peaked" not in tutorial.ladder_sentence(s)
+    peaked = pd.DataFrame({"epochs": [1, 128, 256], "supernet_mean": [10.0, 60.0, 70.0], "n": [300] * 3,
+                           "spearman": [0.0, 0.42, 0.22], "ci_low": [-0.1, 0.33, 0.12], "ci_high": [0.1, 0.5, 0.32]})
+    assert "peaked at 128 epochs (0.42 [0.33, 0.50]): the last rung ranks clearly worse" in \
+        tutorial.ladder_sentence(peaked) and "finding 1" in tutorial.ladder_sentence(peaked)
+    assert "within the intervals" in tutorial.ladder_sentence(peaked.assign(ci_high=[0.1, 0.5, 0.4]))
     curve = pd.DataFrame({"spearman": [0.1, 0.2, 0.25]}, index=[1, 2, 3])
     assert "hardly agree" in tutorial.ensemble_sentence(curve, 0.05, 0.1)
     assert "more than with the ground truth" in tutorial.ensemble_sentence(curve, 0.6, 0.1)
