@@ -644,7 +644,8 @@ def _peak_clause(s: pd.DataFrame) -> str:
     if peak["ci_low"] <= last["ci_high"]:
         verdict = "within the intervals of the last rung."
     elif last["supernet_mean"] > peak["supernet_mean"]:
-        verdict = "the last rung ranks clearly worse than the peak while its mean accuracy is higher, the paper's finding 1."
+        verdict = ("the last rung ranks clearly worse than the peak while its mean accuracy is higher, "
+                   "the paper's finding 1.")
     else:
         verdict = "the last rung ranks clearly worse than the peak."
     return (f" In between it peaked at {peak['epochs']:g} epochs ({_n(peak['spearman'])} [{_n(peak['ci_low'])}, "
