@@ -62,8 +62,12 @@ PLAN: tuple[Rung, ...] = tuple(
     _rungs("nb201", [256]) + _rungs("nb101", [256]) + _rungs("nb101", [256], seeds=(1,))
     + _rungs("nb201", [256], seeds=(1,)) + _rungs("proxyless", [32], seeds=(1,))  # Figures 2, 15c/d's seed pair
     + _rungs("nb101", [512]) + _rungs("nb201", [512])
-    + _rungs("darts_cnn", [64]) + _rungs("proxyless", [64]) + _rungs("nb101", [1024])
-    + _rungs("nb201", [256], seeds=(2,)) + _rungs("nb101", [256], seeds=(2,)) + _rungs("nb201", [1024])
+    + _rungs("darts_cnn", [64]) + _rungs("proxyless", [64])
+    # third seeds at the top rung, then second seeds at 512 so that rung joins the ladder (a rung
+    # enters it with seeds 0 and 1), before the single-seed 1024-epoch rungs
+    + _rungs("nb201", [256], seeds=(2,)) + _rungs("nb101", [256], seeds=(2,))
+    + _rungs("nb101", [512], seeds=(1,)) + _rungs("nb201", [512], seeds=(1,))
+    + _rungs("nb101", [1024]) + _rungs("nb201", [1024])
     + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128]) + _rungs("nb101", [2048])
     + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
     + _rungs("nb201", [1024], seeds=(1, 2)) + _rungs("darts_cnn", [256], seeds=(1, 2))
