@@ -5,7 +5,9 @@ relative to the profile's ground-truth epochs, whether it is stored, how many ep
 checkpoint holds, and the core-hours still to go at the rates recorded by the stored supernets
 of the same space (seconds per training epoch from their training curves, seconds per scored
 architecture from the rest of their wall time; the regime's own results record both). Then
-the totals per space and on ``--workers`` processes. Usage:
+the totals per family (the ladder's rungs; the trained-budget pruning sweep and spaces around
+a gold architecture, whose rates are those recorded by the stored supernets on pruned spaces of
+the same kind) and space, and on ``--workers`` processes. Usage:
 
     python benchmarks/plan_regime.py [--profile cpu] [--workers 2]
 """
@@ -27,7 +29,8 @@ def main(argv=None) -> None:
     with pd.option_context("display.width", 200, "display.max_colwidth", 90):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         print()
-        print(table.groupby("space", sort=False)["core_h_left"].sum().round(2).to_string())
+        family = table["item"].str.extract(r"^(pruning \w+)", expand=False).fillna("ladder")
+        print(table.groupby([family.rename("family"), "space"], sort=False)["core_h_left"].sum().round(2).to_string())
     left = table["core_h_left"].sum()
     print(f"\n{int((~table['stored']).sum())} of {len(table)} supernets to go: {left:.1f} core-hours, "
           f"about {left / args.workers:.1f} h on {args.workers} workers (longest single run "

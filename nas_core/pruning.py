@@ -50,6 +50,7 @@ from .profiles import budget, check_profile
 from .spaces import get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
 from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
+from .store import stored_or_none
 from .training import recipe_for
 
 METHODS = ("optimistic", "random", "guided")
@@ -273,19 +274,10 @@ def _sha(strings: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(strings).encode()).hexdigest()
 
 
-def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epochs: int, *, seed: int = 0,
-                      space_id: Mapping | None = None, cfg_overrides: Mapping | None = None,
-                      recipe_overrides: Mapping | None = None, progress: bool = False) -> pd.DataFrame:
-    """Train (or load) one supernet that samples only from ``space`` and score ``archs`` on it.
-
-    ``space`` is a pruned space of ``space_name`` (``SubsetSpace``, a restricted DARTS or
-    ProxylessNAS space); ``space_id`` names it in the cache key (default: the ordered list of
-    ``archs``, which for a subset space is the space itself). Returns columns ``arch``,
-    ``score`` (accuracy % or perplexity), ``seed``, ``epochs``, ``space_size``, the
-    supernet's name in the store ``supernet``, and the seconds spent ``train_s`` /
-    ``score_s`` (repeated on every row). Cached in
-    ``results/pruning/`` with provenance.
-    """
+def _on_space(space_name, profile, space, archs, epochs, seed=0, space_id=None, cfg_overrides=None,
+              recipe_overrides=None):
+    """(result name, parameters, parsed architectures, network config, recipe) of one
+    ``supernet_on_space`` call."""
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     archs = [space.parse(a) if isinstance(a, str) else a for a in archs]  # strings: parsed and validated
@@ -302,6 +294,34 @@ def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epo
                   pruned_space=sid, space_size=space.size(), n_archs=len(strs), archs_sha256=_sha(strs),
                   cfg=cfg, recipe=dataclasses.asdict(recipe), max_steps_per_epoch=b.max_steps_per_epoch)
     name = f"{space_name}_{profile}_size{space.size()}_e{epochs}_s{seed}_{study.short_hash(params)}"
+    return name, params, archs, cfg, recipe
+
+
+def on_space_name(space_name: str, profile: str, space, archs: Sequence, epochs: int, *, seed: int = 0,
+                  space_id: Mapping | None = None, cfg_overrides: Mapping | None = None,
+                  recipe_overrides: Mapping | None = None, **_) -> str:
+    """The name in ``results/pruning/`` (and of the checkpoint in ``runs/pruning/``) of
+    ``supernet_on_space`` with the same arguments."""
+    return _on_space(space_name, profile, space, archs, epochs, seed, space_id, cfg_overrides, recipe_overrides)[0]
+
+
+def supernet_on_space(space_name: str, profile: str, space, archs: Sequence, epochs: int, *, seed: int = 0,
+                      space_id: Mapping | None = None, cfg_overrides: Mapping | None = None,
+                      recipe_overrides: Mapping | None = None, progress: bool = False) -> pd.DataFrame:
+    """Train (or load) one supernet that samples only from ``space`` and score ``archs`` on it.
+
+    ``space`` is a pruned space of ``space_name`` (``SubsetSpace``, a restricted DARTS or
+    ProxylessNAS space); ``space_id`` names it in the cache key (default: the ordered list of
+    ``archs``, which for a subset space is the space itself). Returns columns ``arch``,
+    ``score`` (accuracy % or perplexity), ``seed``, ``epochs``, ``space_size``, the
+    supernet's name in the store ``supernet``, and the seconds spent ``train_s`` /
+    ``score_s`` (repeated on every row). Cached in
+    ``results/pruning/`` with provenance.
+    """
+    name, params, archs, cfg, recipe = _on_space(space_name, profile, space, archs, epochs, seed, space_id,
+                                                 cfg_overrides, recipe_overrides)
+    strs = [str(a) for a in archs]
+    b = budget(space_name, profile)
 
     def compute() -> pd.DataFrame:
         scores, _, train_s, score_s = study.train_and_score(
@@ -518,19 +538,27 @@ def around_sweep(space_name: str, profile: str, *, free: Sequence[int] | None = 
         raise ValueError(f"n_free values repeat: {free}")
     epochs = default_epochs(space_name, profile) if epochs is None else int(epochs)
     n_eval = budget(space_name, profile).n_eval_archs if n_eval is None else int(n_eval)
-    gold = str(gold_architecture(space_name))
-    calls = []
-    for k in sorted(free):
-        sp = around_space(space_name, k, block_seed)
-        sid = {"kind": "around", "gold": gold, "n_free": k, "block_seed": block_seed}
-        calls += [dict(space_name=space_name, profile=profile, space=sp, archs=space_archs(sp, n_eval, sample_seed),
-                       epochs=epochs, seed=s, space_id=sid) for s in seeds]
+    calls = [around_call(space_name, profile, k, epochs, s, n_eval=n_eval, block_seed=block_seed,
+                         sample_seed=sample_seed) for k in sorted(free) for s in seeds]
     compute_missing(supernet_on_space, calls, desc=f"{space_name} pruned around its gold architecture")
-    parts = []
-    for c in calls:
-        df = supernet_on_space(**c, progress=progress)
-        parts.append(df.assign(n_free=c["space_id"]["n_free"], size=c["space"].size(), is_gold=df["arch"] == gold))
-    return pd.concat(parts, ignore_index=True)
+    return _around_rows([(c, supernet_on_space(**c, progress=progress)) for c in calls])
+
+
+def around_call(space_name: str, profile: str, n_free: int, epochs: int, seed: int, *, n_eval: int | None = None,
+                block_seed: int = 0, sample_seed: int = 0) -> dict:
+    """The ``supernet_on_space`` arguments of one supernet of Figure 6b/6c."""
+    n_eval = budget(space_name, profile).n_eval_archs if n_eval is None else int(n_eval)
+    sp = around_space(space_name, n_free, block_seed)
+    sid = {"kind": "around", "gold": str(gold_architecture(space_name)), "n_free": n_free, "block_seed": block_seed}
+    return dict(space_name=space_name, profile=profile, space=sp, archs=space_archs(sp, n_eval, sample_seed),
+                epochs=epochs, seed=seed, space_id=sid)
+
+
+def _around_rows(results) -> pd.DataFrame:
+    """``around_sweep``'s rows from ``(call, supernet_on_space table)`` pairs."""
+    return pd.concat([df.assign(n_free=c["space_id"]["n_free"], size=c["space"].size(),
+                                is_gold=df["arch"] == c["space_id"]["gold"]) for c, df in results],
+                     ignore_index=True)
 
 
 def around_summary(sweep: pd.DataFrame, *, higher_is_better: bool = True) -> pd.DataFrame:
@@ -583,6 +611,150 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
         rows.append({"n_free": k, "size": size, "n_gt": len(rnd), "mean_gt": float(gt.loc[rnd].mean()),
                      "top_k": _pick(tv, tv, hib), "k": len(top)})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- trained-budget families (issue #23)
+
+# The 8-epoch sweep cannot test Figure 5 at cpu: its unpruned supernets do not rank (Spearman
+# 0.06 NB-101, 0.02 NB-201). This second family trains every pruned space to the budget at which
+# the ladder's unpruned supernet ranks (0.42 at 32 epochs on NB-101, at 128 on NB-201); the
+# 8-epoch results stay as they are. DARTS-CIFAR10 and DARTS-PTB get none: no rung of their
+# ladders ranks (every interval holds 0, up to 32 and 16 epochs), and they are swept unpruned
+# only, for Figures 17-18, which read the ladder's trained supernets instead.
+TRAINED_EPOCHS = {("nb101", "cpu"): 32, ("nb201", "cpu"): 128, ("nb101", "smoke"): 2, ("nb201", "smoke"): 2}
+# Figures 6b/6c past 4 epochs: the top rung of the DARTS-CIFAR10 and ProxylessNAS ladders
+TRAINED_AROUND_EPOCHS = {("darts_cnn", "cpu"): 32, ("proxyless", "cpu"): 32,
+                         ("darts_cnn", "smoke"): 2, ("proxyless", "smoke"): 2}
+TRAINED_SEEDS = (0, 1, 2)
+# random pruning draws one subset per supernet seed (the i-th pruning seed for the i-th supernet
+# seed): three draws at the cost of one, and the spread over seeds is random pruning's as a method
+TRAINED_RANDOM_SEEDS = (0, 1, 2)
+# guided pruning ranks by the ladder's stored supernet of the whole space at the same budget:
+# trained, and stored before the family starts, so every pruned space is known in advance
+TRAINED_GUIDE_SEED = 0
+UNPRUNED = "unpruned"  # a job's method at factor 1 (one space for the three prunings)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrunedJob:
+    """One supernet of a trained-budget family: ``family`` "sweep" (Figure 5: ``method`` at
+    ``factor``, random pruning drawn with ``pruning_seed``) or "around" (Figure 6b/6c: the space
+    with ``factor`` = ``n_free`` free blocks around the gold architecture)."""
+    family: str
+    space: str
+    epochs: int
+    seed: int
+    method: str
+    factor: int
+    pruning_seed: int = 0
+
+    def label(self) -> str:
+        if self.family == "around":
+            return f"n_free {self.factor}"
+        if self.method == UNPRUNED:
+            return UNPRUNED
+        return f"{self.method} f{self.factor}" + (f" p{self.pruning_seed}" if self.method == "random" else "")
+
+    def n_archs(self, profile: str) -> int:
+        """Architectures it scores (the ground-truth pool, or its pruned part)."""
+        b = budget(self.space, profile)
+        if self.family == "around":
+            return min(7 ** self.factor, b.n_eval_archs)
+        return keep_count(b.n_gt_archs, self.factor)
+
+    def __str__(self) -> str:
+        return f"{self.space} {self.family} {self.label()}, {self.epochs} epochs seed {self.seed}"
+
+
+def trained_jobs(space_name: str, profile: str, family: str = "sweep") -> list[PrunedJob]:
+    """The supernets of a trained-budget family, seed by seed (a finished seed is a usable
+    sweep); empty where the family has no budget for the space and profile."""
+    if family == "around":
+        e = TRAINED_AROUND_EPOCHS.get((space_name, profile))
+        return [] if e is None else [PrunedJob("around", space_name, e, s, "around", k)
+                                     for s in TRAINED_SEEDS for k in default_free(profile)]
+    e = TRAINED_EPOCHS.get((space_name, profile))
+    if e is None:
+        return []
+    out = []
+    for i, s in enumerate(TRAINED_SEEDS):
+        out.append(PrunedJob("sweep", space_name, e, s, UNPRUNED, 1))
+        for f in default_factors(profile)[1:]:
+            out += [PrunedJob("sweep", space_name, e, s, "optimistic", f),
+                    PrunedJob("sweep", space_name, e, s, "random", f, TRAINED_RANDOM_SEEDS[i]),
+                    PrunedJob("sweep", space_name, e, s, "guided", f)]
+    return out
+
+
+def pool_ground_truth(space_name: str, profile: str) -> pd.Series | None:
+    """The stored validation ground truth of the pool, as the chapter reads it (None when not
+    stored: nothing is computed)."""
+    gt = stored_or_none(study.ground_truth, space_name=space_name, profile=profile, progress=False)
+    return None if gt is None else study.mean_ground_truth(gt, "valid", seeds=budget(space_name, profile).gt_seeds)
+
+
+def trained_guide(space_name: str, profile: str, epochs: int) -> pd.Series | None:
+    """The stored ladder supernet that guided pruning of the family ranks by (arch -> score), or None."""
+    df = stored_or_none(study.supernet_scores, space_name=space_name, profile=profile, epochs=epochs,
+                        seed=TRAINED_GUIDE_SEED, progress=False)
+    return None if df is None else df.set_index("arch")["score"]
+
+
+def job_calls(jobs: Sequence[PrunedJob], profile: str, *, gt: Mapping | None = None,
+              guide: Mapping | None = None) -> list[dict | None]:
+    """The ``supernet_on_space`` arguments of each job, None where what it prunes by is not
+    stored (the pool's ground truth; for guided pruning the ladder's supernet). ``gt`` /
+    ``guide``: space -> Series to use instead of the stored ones (tests)."""
+    gts, ranks_of = dict(gt or {}), {}  # each read once per space (and budget)
+    out = []
+    for job in jobs:
+        if job.family == "around":
+            out.append(around_call(job.space, profile, job.factor, job.epochs, job.seed))
+            continue
+        if job.space not in gts:
+            gts[job.space] = pool_ground_truth(job.space, profile)
+        g, ranks = gts[job.space], None
+        if job.method == "guided":
+            key = (job.space, job.epochs)
+            if key not in ranks_of:
+                ranks_of[key] = (guide[job.space] if guide and job.space in guide
+                                 else trained_guide(job.space, profile, job.epochs))
+            ranks = ranks_of[key]
+        if g is None or (job.method == "guided" and ranks is None):
+            out.append(None)
+            continue
+        pool = list(g.index)
+        hib = get_space(job.space).higher_is_better
+        archs = pool if job.method == UNPRUNED else prune(
+            job.method, pool, job.factor, gt=g, scores=None if ranks is None else ranks.reindex(pool),
+            seed=job.pruning_seed, higher_is_better=hib)
+        out.append(dict(space_name=job.space, profile=profile, space=subset_space(job.space, archs), archs=archs,
+                        epochs=job.epochs, seed=job.seed))
+    return out
+
+
+def trained_family(space_name: str, profile: str, family: str = "sweep", **inputs
+                   ) -> tuple[pd.DataFrame | None, list[PrunedJob]]:
+    """The stored trained-budget family of a space, read only (the regime computes it): ``(rows, missing)``.
+    Rows as ``pruning_sweep``'s (factor 1 once per method) or ``around_sweep``'s, None unless every
+    job is stored; ``missing``: the jobs not stored. ``inputs``: as ``job_calls``."""
+    jobs = trained_jobs(space_name, profile, family)
+    calls = job_calls(jobs, profile, **inputs)
+    tables = [None if c is None else stored_or_none(supernet_on_space, **c) for c in calls]
+    missing = [j for j, t in zip(jobs, tables) if t is None]
+    if missing or not jobs:
+        return None, missing
+    if family == "around":
+        return _around_rows(list(zip(calls, tables))), []
+    parts = []
+    for job, t in zip(jobs, tables):
+        methods = METHODS if job.method == UNPRUNED else (job.method,)
+        parts += [t.assign(method=m, factor=job.factor, n=len(t)) for m in methods]
+    cols = ["method", "factor", "n", "seed", "arch", "score", "epochs", "space_size", "supernet", "train_s", "score_s"]
+    rows = pd.concat(parts, ignore_index=True)[cols]
+    order = {m: i for i, m in enumerate(METHODS)}  # as pruning_sweep: by method, then factor
+    return rows.sort_values(["method", "factor", "seed"], key=lambda c: c.map(order) if c.name == "method" else c,
+                            kind="stable", ignore_index=True), []
 
 
 # ---------------------------------------------------------------- cost and verdict

@@ -8,6 +8,11 @@ and the extra seeds that let a trend be judged seed-aware. Each is an ordinary
 ``study.supernet_scores`` call, so its result is the one a chapter asks for once its rung is
 in the profile's ladder (``profiles.Budget.ladder``): nothing here changes a key.
 
+After the ladder's rungs, ``PLAN`` holds the trained-budget pruning families
+(``pruning.PrunedJob``: Figure 5's sweep at the budget where the unpruned supernet ranks,
+Figures 6b/6c's spaces around a gold architecture past 4 epochs): one supernet on a pruned
+space each, computed, costed, stopped and resumed as a rung is.
+
 A rung takes hours on two cores, more than one session, so ``run`` computes for a bounded
 time and then stops its workers; each supernet resumes from its per-epoch checkpoint.
 ``keep_unfinished`` copies the checkpoints of the unfinished ones into the results tree
@@ -27,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checkpoints, parallel, study
+from . import checkpoints, parallel, pruning, study
 from .profiles import budget
 from .store import load_checkpoint, stored_or_none
 
@@ -72,6 +77,12 @@ PLAN: tuple[Rung, ...] = tuple(
     + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
     + _rungs("nb201", [1024], seeds=(1, 2)) + _rungs("darts_cnn", [256], seeds=(1, 2))
 )
+# Then the trained-budget pruning families (issue #23, Findings 4-5): NB-101's sweep first (its
+# budget is a quarter of NB-201's), then the spaces around the gold architectures.
+PRUNING_PLAN: tuple[pruning.PrunedJob, ...] = tuple(
+    pruning.trained_jobs("nb101", "cpu") + pruning.trained_jobs("nb201", "cpu")
+    + pruning.trained_jobs("darts_cnn", "cpu", "around") + pruning.trained_jobs("proxyless", "cpu", "around"))
+PLAN = PLAN + PRUNING_PLAN
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
 # 2026 (AMD EPYC family 26, torch CPU capability AVX512) with two processes busy; used only where
@@ -84,8 +95,32 @@ def unfinished_dir(root: Path | None = None) -> Path:
     return (study.results_root() if root is None else root) / "unfinished"
 
 
-def is_stored(rung: Rung, profile: str = "cpu") -> bool:
+def is_stored(rung, profile: str = "cpu", call: dict | None = None) -> bool:
+    """Whether a plan item (a ``Rung`` or a ``pruning.PrunedJob``; ``call``: its ``job_calls``
+    entry when known) is stored."""
+    if isinstance(rung, pruning.PrunedJob):
+        call = pruning.job_calls([rung], profile)[0] if call is None else call
+        return call is not None and stored_or_none(pruning.supernet_on_space, **call) is not None
     return stored_or_none(study.supernet_scores, **rung.call(profile)) is not None
+
+
+def pruned_rates(space: str, kind: str, profile: str = "cpu") -> tuple[float, float, str] | None:
+    """(seconds per training epoch, per scored architecture, source) of the stored supernets on
+    pruned spaces of ``space`` of this ``kind`` ("subset" or "around"): the lower quartile of each
+    (runs that shared the cores record more than they need); None without one."""
+    epoch_s, arch_s = [], []
+    for meta_path in sorted((study.results_root() / "pruning").glob(f"{space}_{profile}_size*.json")):
+        meta = json.loads(meta_path.read_text())
+        p = meta.get("params", {})
+        if p.get("pruned_space", {}).get("kind") != kind or not p.get("epochs"):
+            continue
+        row = pd.read_csv(meta_path.with_suffix(".csv"), nrows=1, usecols=["train_s", "score_s"]).iloc[0]
+        epoch_s.append(row["train_s"] / p["epochs"])
+        arch_s.append(row["score_s"] / p["n_archs"])
+    if not epoch_s:
+        return None
+    q = lambda v: float(pd.Series(v).quantile(0.25))  # noqa: E731
+    return q(epoch_s), q(arch_s), f"{len(epoch_s)} stored {kind} supernets"
 
 
 def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]:
@@ -109,31 +144,49 @@ def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]
     return train, score, source
 
 
-def checkpoint_epoch(rung: Rung, profile: str = "cpu") -> int:
-    """Epochs a rung's checkpoint has finished (0 without one)."""
-    path = _checkpoint_path(rung, profile)
-    if not path.is_file():
+def checkpoint_epoch(rung, profile: str = "cpu", call: dict | None = None) -> int:
+    """Epochs a plan item's checkpoint has finished (0 without one)."""
+    path = _checkpoint_path(rung, profile, call)
+    if path is None or not path.is_file():
         return 0
     return int(load_checkpoint(path).get("epoch", 0))
 
 
-def _checkpoint_path(rung: Rung, profile: str) -> Path:
+def _checkpoint_path(rung, profile: str, call: dict | None = None) -> Path | None:
+    """Where the trainer keeps an item's checkpoint (None for a pruned job whose space is not known yet)."""
+    if isinstance(rung, pruning.PrunedJob):
+        call = pruning.job_calls([rung], profile)[0] if call is None else call
+        return None if call is None else study.runs_root() / "pruning" / f"{pruning.on_space_name(**call)}.pt"
     return study.runs_root() / "supernets" / f"{study.supernet_checkpoint_name(**rung.call(profile))}.pt"
+
+
+def _calls(plan, profile: str) -> list[dict | None]:
+    """Each item's ``pruning.job_calls`` entry (None for a rung), the pruned ones read together."""
+    jobs = [r for r in plan if isinstance(r, pruning.PrunedJob)]
+    found = iter(pruning.job_calls(jobs, profile))
+    return [next(found) if isinstance(r, pruning.PrunedJob) else None for r in plan]
 
 
 def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
     """One row per supernet of the plan: stored or not, the epochs its checkpoint holds, and the
     core-hours still to go (training epochs left and scoring, at the measured rates)."""
-    rates = {space: measured_rates(space, profile) for space in dict.fromkeys(r.space for r in plan)}
+    rates = {}
     rows = []
-    for rung in plan:
-        train_s, score_s, source = rates[rung.space]  # read once per space, not once per rung
-        stored = is_stored(rung, profile)
-        done = rung.epochs if stored else checkpoint_epoch(rung, profile)
+    for rung, call in zip(plan, _calls(plan, profile)):
+        pruned = isinstance(rung, pruning.PrunedJob)
+        kind = ("subset" if rung.family == "sweep" else "around") if pruned else "ladder"
+        if (rung.space, kind) not in rates:  # read once per space, not once per rung
+            rates[rung.space, kind] = (pruned and pruned_rates(rung.space, kind, profile)) or measured_rates(
+                rung.space, profile)
+        train_s, score_s, source = rates[rung.space, kind]
+        stored = is_stored(rung, profile, call)
+        done = rung.epochs if stored else checkpoint_epoch(rung, profile, call)
         b = budget(rung.space, profile)
-        left = 0.0 if stored else (rung.epochs - done) * train_s + b.n_eval_archs * score_s
+        n_archs = rung.n_archs(profile) if pruned else b.n_eval_archs
+        left = 0.0 if stored else (rung.epochs - done) * train_s + n_archs * score_s
         gt = b.gt_epochs
-        rows.append({"space": rung.space, "epochs": rung.epochs, "seed": rung.seed,
+        rows.append({"space": rung.space, "item": f"pruning {rung.family}: {rung.label()}" if pruned else "ladder",
+                     "epochs": rung.epochs, "seed": rung.seed,
                      "budget_x": rung.epochs / gt, "stored": stored, "epochs_done": done,
                      "core_h_left": left / 3600, "rates": f"{train_s:.2f} s/epoch, {score_s:.2f} s/arch ({source})"})
     return pd.DataFrame(rows)
@@ -142,6 +195,12 @@ def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
 def _job(rung_and_profile) -> tuple:
     rung, profile = rung_and_profile
     t0 = time.time()
+    if isinstance(rung, pruning.PrunedJob):
+        call = pruning.job_calls([rung], profile)[0]
+        if call is None:  # never trains the ground truth or the guide itself: their cost is not in the plan
+            raise RuntimeError(f"{rung}: the ground truth or the supernet it prunes by is not stored")
+        pruning.supernet_on_space(**call, progress=False)
+        return rung, time.time() - t0
     study.supernet_scores(**rung.call(profile), progress=False)
     # the extended ladders' supernets are kept, to re-score under other protocols without retraining
     checkpoints.keep_supernet(rung.space, profile, rung.epochs, seed=rung.seed, missing_ok=True)
@@ -163,10 +222,15 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
     if hours <= 0:
         raise ValueError(f"hours must be positive, got {hours}")
     restore_unfinished()
-    todo = [r for r in plan if not is_stored(r, profile)]
+    calls = _calls(plan, profile)
+    # a pruned job whose guide is not stored yet waits for the next run
+    todo = [r for r, c in zip(plan, calls) if not is_stored(r, profile, c)
+            and not (isinstance(r, pruning.PrunedJob) and c is None)]
     n = max(1, min(parallel.default_workers() if workers is None else workers, len(todo)))
     os.environ.update(ALLOCATOR_ENV)  # the spawned workers start with it
-    log(f"{len(todo)} supernets to compute in {n} workers, for at most {hours:g} h")
+    waiting = sum(isinstance(r, pruning.PrunedJob) and c is None for r, c in zip(plan, calls))
+    log(f"{len(todo)} supernets to compute in {n} workers, for at most {hours:g} h"
+        + (f" ({waiting} pruned ones wait for the ground truth or supernet they prune by)" if waiting else ""))
     finished = []
     previous = signal.signal(signal.SIGALRM, _deadline)
     signal.setitimer(signal.ITIMER_REAL, hours * 3600)
@@ -186,11 +250,14 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
 def keep_unfinished(plan=PLAN, profile: str = "cpu") -> list[Path]:
     """Copy the checkpoints of the plan's unfinished supernets into ``results/unfinished/``
     (and drop the copies of those since finished), so that they can be committed."""
-    out = unfinished_dir()
     kept = []
-    for rung in plan:
-        src, dst = _checkpoint_path(rung, profile), out / _checkpoint_path(rung, profile).name
-        if is_stored(rung, profile):
+    for rung, call in zip(plan, _calls(plan, profile)):
+        src = _checkpoint_path(rung, profile, call)
+        if src is None:
+            continue
+        out = unfinished_dir() / src.parent.name if isinstance(rung, pruning.PrunedJob) else unfinished_dir()
+        dst = out / src.name
+        if is_stored(rung, profile, call):
             dst.unlink(missing_ok=True)
         elif src.is_file():
             out.mkdir(parents=True, exist_ok=True)
@@ -200,10 +267,13 @@ def keep_unfinished(plan=PLAN, profile: str = "cpu") -> list[Path]:
 
 
 def restore_unfinished() -> list[Path]:
-    """Put kept checkpoints back where training resumes from them, unless a newer one is there."""
+    """Put kept checkpoints back where training resumes from them, unless a newer one is there
+    (``unfinished/*.pt`` to ``runs/supernets/``, ``unfinished/pruning/*.pt`` to ``runs/pruning/``)."""
     restored = []
-    for src in sorted(unfinished_dir().glob("*.pt")):
-        dst = study.runs_root() / "supernets" / src.name
+    kept = [(p, "supernets") for p in sorted(unfinished_dir().glob("*.pt"))]
+    kept += [(p, "pruning") for p in sorted((unfinished_dir() / "pruning").glob("*.pt"))]
+    for src, folder in kept:
+        dst = study.runs_root() / folder / src.name
         if dst.is_file() and int(load_checkpoint(dst).get("epoch", 0)) >= int(load_checkpoint(src).get("epoch", 0)):
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)

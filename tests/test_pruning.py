@@ -257,3 +257,28 @@ def test_supernet_on_a_pruned_subset_trains_scores_and_caches(tmp_path, monkeypa
     pd.testing.assert_frame_equal(df, again)
     with pytest.raises(Exception, match="pruned from this sub-space"):
         pruning.supernet_on_space("nb201", "smoke", pruning.subset_space("nb201", archs[:2]), archs, 1)
+
+
+# ---------------------------------------------------------------- the trained-budget family
+
+def test_trained_family_jobs():
+    jobs = pruning.trained_jobs("nb201", "cpu")
+    assert len(jobs) == len(set(jobs)) == 3 * (1 + 3 * 3) and {j.epochs for j in jobs} == {128}
+    assert {j.epochs for j in pruning.trained_jobs("nb101", "cpu")} == {32}
+    rnd = [j for j in jobs if j.method == "random"]
+    assert {(j.seed, j.pruning_seed) for j in rnd} == {(0, 0), (1, 1), (2, 2)}  # a draw per supernet seed
+    assert pruning.trained_jobs("darts_rnn", "cpu") == [] and pruning.trained_jobs("nb201", "paper") == []
+    around = pruning.trained_jobs("proxyless", "cpu", "around")
+    assert len(around) == 12 and [j.n_archs("cpu") for j in around[:4]] == [1, 7, 49, 100]
+
+
+def test_trained_calls_at_8_epochs_are_the_stored_sweeps():
+    # the family's subsets are the 8-epoch sweep's where they prune alike: same names, so the
+    # committed sweep's results would be found (guided and random seeds 1-2 prune otherwise)
+    jobs = [pruning.PrunedJob("sweep", "nb101", 8, 0, m, f) for m, f in (("unpruned", 1), ("optimistic", 4),
+                                                                       ("random", 8))]
+    for call in pruning.job_calls(jobs, "cpu"):
+        assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**call)}.json").is_file()
+    around = pruning.job_calls([pruning.PrunedJob("around", "darts_cnn", 4, 1, "around", 2)], "cpu")[0]
+    assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**around)}.json").is_file()
+

@@ -67,3 +67,58 @@ def test_run_stops_on_time_and_keeps_the_checkpoint(roots):
     kept = sorted(p.name for p in regime.unfinished_dir().glob("*.pt"))
     assert kept == sorted(p.name for p in (roots / "runs" / "supernets").glob("*.pt"))
     assert set(kept) <= {f"{study.supernet_checkpoint_name(**rung.call('smoke'))}.pt"}
+
+
+def test_pruned_jobs_come_after_the_ladder_in_the_plan():
+    from nas_core import pruning
+
+    n = len(regime.PRUNING_PLAN)
+    assert n == 2 * 30 + 2 * 12 and regime.PLAN[-n:] == regime.PRUNING_PLAN
+    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:-n])
+    assert regime.PLAN[:2] == (regime.Rung("nb201", 256), regime.Rung("nb101", 256))  # the old order kept
+    assert all(isinstance(j, pruning.PrunedJob) for j in regime.PRUNING_PLAN)
+
+
+def test_plan_table_costs_pruned_jobs(roots):
+    from nas_core import pruning
+
+    jobs = pruning.trained_jobs("darts_cnn", "smoke", "around")[:2]
+    table = regime.plan_table((regime.Rung("nb201", 1), *jobs), "smoke")
+    assert list(table["item"]) == ["ladder", "pruning around: n_free 0", "pruning around: n_free 1"]
+    assert (~table["stored"]).all() and (table["core_h_left"] > 0).all()
+    # a sweep job without the pool's ground truth is not stored and cannot start, but is costed
+    sweep = pruning.trained_jobs("nb201", "smoke")[:1]
+    assert pruning.job_calls(sweep, "smoke") == [None]
+    assert regime.plan_table(sweep, "smoke")["core_h_left"].iloc[0] > 0
+
+
+def test_a_stopped_pruned_job_resumes_from_its_kept_checkpoint(roots, monkeypatch):
+    from nas_core import evaluation, pruning
+
+    job = pruning.PrunedJob("around", "darts_cnn", 2, 0, "around", 1)
+    call = pruning.job_calls([job], "smoke")[0]
+    ckpt = roots / "runs" / "pruning" / f"{pruning.on_space_name(**call)}.pt"
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+        m.setattr(evaluation, "evaluate_architectures", stop)  # stopped after training, before scoring
+        regime._job((job, "smoke"))
+    assert regime.checkpoint_epoch(job, "smoke") == 2 and not regime.is_stored(job, "smoke")
+    kept = regime.keep_unfinished((job,), "smoke")
+    assert kept == [regime.unfinished_dir() / "pruning" / ckpt.name]
+    ckpt.unlink()
+    assert regime.restore_unfinished() == [ckpt]
+    calls = []
+    real = pruning.study.train_and_score
+
+    def spy(*a, **k):
+        calls.append(load_checkpoint(k["checkpoint_path"])["epoch"])  # what training resumes from
+        return real(*a, **k)
+
+    monkeypatch.setattr(pruning.study, "train_and_score", spy)
+    regime._job((job, "smoke"))
+    assert calls == [2] and regime.is_stored(job, "smoke")
+    assert regime.keep_unfinished((job,), "smoke") == [] and not kept[0].exists()
+    assert regime.plan_table((job,), "smoke")["core_h_left"].iloc[0] == 0
