@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import settings, store, study
+from . import pruning, regime, settings, store, study
 from .analysis import verdict_top_k
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, fmt_ci, interval_call
 
@@ -53,6 +53,48 @@ def missing_seeds_note(space_name: str, profile: str, epochs: int, missing: Sequ
     which = ", ".join(str(s) for s in missing)
     return (f"Not stored, so left out of this cached build: the {epochs}-epoch supernet with seed(s) {which}"
             f"{cost}; a run without `NAS_CORE_CACHED_ONLY` computes it.")
+
+
+def trained_pruning(space_name: str, profile: str, family: str = "sweep", *, factors=None, free=None,
+                    sample_seed: int = 0, block_seed: int = 0, **inputs) -> tuple[pd.DataFrame | None, str]:
+    """The stored trained-budget pruning family of a space (``pruning.trained_family``: rows, or
+    None unless every supernet of it is stored) and a sentence for the chapter: where it is not
+    complete, which supernets are missing, their core-hours at the regime's rates and the command
+    that computes them; empty when stored, or when the family has no budget for the space.
+    The family is the profile's default factors (``free`` blocks), sample and block seed 0: a
+    chapter run with others is told so. Nothing is computed. ``inputs``: as ``pruning.job_calls``."""
+    jobs = pruning.trained_jobs(space_name, profile, family)
+    if not jobs:
+        return None, ""
+    defaults = (pruning.default_factors(profile) if family == "sweep" else pruning.default_free(profile))
+    given = factors if family == "sweep" else free
+    if (given is not None and sorted(given) != defaults) or sample_seed != 0 or (family == "around" and block_seed):
+        return None, (f"The trained-budget family ({jobs[0].epochs} epochs) is defined for the profile's default "
+                      f"{'pruning factors' if family == 'sweep' else 'free blocks'} {defaults} and seed 0 of the "
+                      "sample (and blocks): not shown in this run.")
+    rows, missing = pruning.trained_family(space_name, profile, family, **inputs)
+    if rows is not None:
+        return rows, ""
+    hours = regime.plan_table(missing, profile)["core_h_left"].sum()
+    per_seed = {}
+    for j in missing:
+        per_seed.setdefault(j.seed, []).append(j.label())
+    n_per_seed = len(jobs) // len(pruning.TRAINED_SEEDS)
+    which = "; ".join(f"seed {s}: " + ("all " + str(n_per_seed) if len(labels) == n_per_seed else ", ".join(labels))
+                      for s, labels in per_seed.items())
+    waits = ""
+    if family == "sweep" and inputs.get("gt", {}).get(space_name) is None and \
+            pruning.pool_ground_truth(space_name, profile) is None:
+        waits = " None can start yet: the ground truth of the pool is not stored."
+    elif family == "sweep" and inputs.get("guide", {}).get(space_name) is None and \
+            pruning.trained_guide(space_name, profile, jobs[0].epochs) is None:
+        waits = (f" Guided pruning cannot start yet: it ranks by the ladder's {jobs[0].epochs}-epoch supernet "
+                 f"(seed {pruning.TRAINED_GUIDE_SEED}), which is not stored.")
+    what, verb = ("Figure 5 sweep", "is") if family == "sweep" else ("Figure 6b/6c supernets", "are")
+    return None, (f"The trained-budget {what} ({jobs[0].epochs} epochs a supernet) {verb} not stored yet: "
+                  f"{len(missing)} of its {len(jobs)} supernets are missing ({which}), about {hours:.2g} "
+                  f"core-hours at the rates the regime measures; `nas-study regime` computes them (resumably, "
+                  f"after the ladder's rungs).{waits}")
 
 
 FEW_ARCHS = 30  # below this many architectures with ground truth, proportions of the sample decide little

@@ -30,6 +30,11 @@ Scores follow ``space.higher_is_better`` throughout (accuracy up, DARTS-PTB
 perplexity down). Every trained supernet is a table in the results store
 (``results/pruning/``) keyed by its space, seed, epochs, network and recipe;
 the sweep tables are computed from those in seconds.
+
+Two budgets: the sweep's own (``default_epochs``; 8 epochs on the NAS-Benches at ``cpu``, where
+the unpruned supernet does not rank) and the trained-budget families (``trained_jobs``: the
+budget where the ladder's unpruned supernet ranks), which ``regime`` computes and the chapter
+reads where stored (``trained_family``).
 """
 from __future__ import annotations
 

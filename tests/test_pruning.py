@@ -282,3 +282,34 @@ def test_trained_calls_at_8_epochs_are_the_stored_sweeps():
     around = pruning.job_calls([pruning.PrunedJob("around", "darts_cnn", 4, 1, "around", 2)], "cpu")[0]
     assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**around)}.json").is_file()
 
+
+def test_trained_family_is_read_when_every_supernet_is_stored(tmp_path, monkeypatch):
+    from nas_core import coverage
+
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / "results"))
+    archs = [str(a) for a in get_space("nb201").sample_many(8, seed=3)]
+    gt = pd.Series(np.arange(8.0), index=archs)
+    inputs = dict(gt={"nb201": gt}, guide={"nb201": -gt})  # a backwards guide keeps the worst
+    rows, missing = pruning.trained_family("nb201", "smoke", **inputs)
+    assert rows is None and len(missing) == 12
+    rows, note = coverage.trained_pruning("nb201", "smoke", **inputs)
+    assert rows is None and "12 of its 12 supernets are missing" in note and "core-hours" in note
+    assert "nas-study regime" in note
+    _, other = coverage.trained_pruning("nb201", "smoke", factors=[1, 4], **inputs)
+    assert "not shown in this run" in other
+    assert coverage.trained_pruning("darts_rnn", "smoke") == (None, "")
+
+    fake = _fake_supernet(noise=0.0)
+    fake.gt = gt
+    monkeypatch.setattr(pruning, "supernet_on_space", fake)
+    rows, missing = pruning.trained_family("nb201", "smoke", **inputs)
+    assert missing == [] and set(rows["method"]) == set(pruning.METHODS)
+    assert (rows.groupby(["method", "factor", "seed"]).size() == rows.groupby(["method", "factor", "seed"])["n"]
+            .first()).all()
+    guided = rows.query("method == 'guided' and factor == 2")["arch"].unique()
+    assert set(guided) == set(archs[:4])
+    draws = {s: frozenset(g["arch"]) for s, g in rows.query("method == 'random' and factor == 2").groupby("seed")}
+    assert len(set(draws.values())) > 1  # three pruning seeds, not one draw
+    agg = pruning.aggregate(pruning.sweep_summary(rows, gt, gt, k=2))
+    assert len(agg) == 6 and (agg["seeds"] == 3).all()
+    assert coverage.trained_pruning("nb201", "smoke", **inputs)[1] == ""
