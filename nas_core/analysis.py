@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import metrics, paper, regime, study
 from .profiles import budget
+from .spaces import SPACE_NAMES, get_space
 from .store import stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, fmt_ci, interval_call
 
@@ -574,7 +575,7 @@ def paper_top_k_reference(space: str) -> pd.DataFrame:
     Table 3's supernet top-10 of the baseline supernets and Table 4's mean and best ground truth
     of the paper's sample (1k architectures on the NAS-Benches, 100 on DARTS), labelled by their
     source. Empty for a space the tables do not cover."""
-    prefix = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201"}.get(space)
+    prefix = get_space(space).title if space in SPACE_NAMES else None  # Table 3's groups name the space's title
     rows = []
     if prefix:
         t3 = paper.TABLE3[(paper.TABLE3["setting"] == "baseline") & paper.TABLE3["group"].str.startswith(prefix)]
