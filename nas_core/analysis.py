@@ -11,8 +11,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import metrics, paper, study
+from . import metrics, paper, regime, study
 from .profiles import budget
+from .spaces import SPACE_NAMES, get_space
 from .store import stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, fmt_ci, interval_call
 
@@ -185,6 +186,26 @@ def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, m
     if not parts:
         return pd.DataFrame(columns=["arch", "score", "epochs", "seed"])
     return pd.concat(parts, ignore_index=True)
+
+
+def rungs_past_ladder(space_name: str, ladder: Sequence[int]) -> list[int]:
+    """The training regime's rungs of the space (``regime.PLAN``) above the ladder's top, in order."""
+    return sorted({r.epochs for r in regime.PLAN if r.space == space_name and r.epochs > max(ladder)})
+
+
+def past_ladder_note(space_name: str, profile: str, ladder: Sequence[int], stored: pd.DataFrame) -> str:
+    """One line: which of the regime's rungs past the ladder are stored (with their seeds), why
+    they stay outside the verdict, and what the rest costs."""
+    plan = regime.plan_table(profile=profile)
+    plan = plan[(plan["space"] == space_name) & (plan["epochs"] > max(ladder))]
+    have = ", ".join(f"{int(e)} epochs (seed{'s' if len(g) > 1 else ''} {', '.join(str(int(s)) for s in sorted(g))})"
+                     for e, g in stored.groupby("epochs")["seed"].unique().items()) if len(stored) else "none yet"
+    left = plan[~plan["stored"]]
+    if plan.empty:
+        return "The training regime has no rungs past this space's ladder (`regime.PLAN`)."
+    return (f"Stored past the ladder: {have}. A rung joins the ladder, and with it the verdict above, once seeds 0 "
+            f"and 1 are stored there. Still to compute for this space: {len(left)} supernet(s), "
+            f"{left['core_h_left'].sum():.1f} core-hours (`nas-study regime --plan`).")
 
 
 def top_and_peak_supernets(space_name: str, profile: str, gt: pd.Series, rungs: Sequence[int] | None = None, *,
@@ -554,7 +575,7 @@ def paper_top_k_reference(space: str) -> pd.DataFrame:
     Table 3's supernet top-10 of the baseline supernets and Table 4's mean and best ground truth
     of the paper's sample (1k architectures on the NAS-Benches, 100 on DARTS), labelled by their
     source. Empty for a space the tables do not cover."""
-    prefix = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201"}.get(space)
+    prefix = get_space(space).title if space in SPACE_NAMES else None  # Table 3's groups name the space's title
     rows = []
     if prefix:
         t3 = paper.TABLE3[(paper.TABLE3["setting"] == "baseline") & paper.TABLE3["group"].str.startswith(prefix)]

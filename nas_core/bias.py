@@ -20,52 +20,23 @@ import pandas as pd
 from scipy import stats
 
 from . import metrics, paper
-from .spaces import darts_cnn, darts_rnn
+from .spaces import SPACE_NAMES, get_space
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, PARTLY, Verdict, combine, interval_call
 
 # ---------------------------------------------------------------- what the paper says
-# Labelled references only: transcribed from the paper's text (section 3.2, appendix B.2)
-# and Figures 13-15; nothing here is computed.
-
-# Section 3.2, "Bias towards certain operators" (Figure 4). ``decisions`` are this
-# project's decision names the statement is about (pooled where the paper names an
-# operator but no edge or node); ``supernet`` and ``ground_truth`` are the directions it
-# states for architectures with ``candidate``; ``best_choice``: what the best cells choose.
-PAPER_OPERATOR_BIAS = {
-    "nb101": dict(decisions=("op1", "op2", "op3", "op4", "op5"), candidate="conv3x3-bn-relu",
-                  supernet="favoured", ground_truth="good", best_choice=None,
-                  text="For NAS-Bench-101, Conv3x3 is clearly preferred by supernet. Fortunately, "
-                       "architectures with Conv3x3 indeed have relatively good performance."),
-    "nb201": dict(decisions=("3<-0",), candidate="nor_conv_3x3", supernet="favoured", ground_truth="poor",
-                  best_choice="skip_connect",
-                  text="On NAS-Bench-201 however, Conv3x3 is also greatly biased on the shortcut operator from "
-                       "input node to output node, but almost all architectures with best ground truth "
-                       "performance choose skip connection."),
-    "darts_rnn": dict(decisions=tuple(f"n{i}.act" for i in range(1, 9)), candidate="tanh",
-                      supernet="favoured", ground_truth="poor", best_choice=None,
-                      text="Similarly, on DARTS-PTB, Tanh, which is favored by supernet, turns out to be a "
-                           "worse option."),
-}
-
-# Appendix B.2 (Figure 11): seed-to-seed Spearman of the ground truth, with its source.
-PAPER_SEED_SPEARMAN = {
-    "nb101": (0.95, "above 0.95, reported by NAS-Bench-101's authors (quoted in appendix B.2)"),
-    "nb201": (0.98, "0.98, reported by NAS-Bench-201's authors (quoted in appendix B.2)"),
-    "darts_cnn": (0.77, "0.77, 'GT diff seed' of Figure 15a (100 architectures retrained)"),
-    "darts_rnn": (None, "shown only as a scatter (Figure 11): 'relatively unstable'"),
-    "proxyless": (None, "not measured (36 models, one seed)"),
-}
-
-# Which figure of the appendix shows a space's distributions.
-DISTRIBUTION_FIGURE = {"nb101": "Figure 7", "nb201": "Figure 7", "darts_cnn": "Figure 8",
-                       "proxyless": "Figure 9", "darts_rnn": "Figure 10"}
+# Labelled references, transcribed from the paper: they live in paper.py with its other numbers
+# (PAPER_OPERATOR_BIAS: section 3.2 / Figure 4; PAPER_SEED_SPEARMAN: appendix B.2; DISTRIBUTION_FIGURE:
+# Figures 7-10) and are re-exported here, where the chapters have always read them.
+PAPER_OPERATOR_BIAS = paper.OPERATOR_BIAS
+PAPER_SEED_SPEARMAN = paper.SEED_SPEARMAN
+DISTRIBUTION_FIGURE = paper.DISTRIBUTION_FIGURE
 
 
 def paper_size_bias(space: str) -> dict | None:
     """Spearman(parameters, ground truth) and Spearman(parameters, supernet) from the paper's
     mutual-correlation matrices (Figures 13-15), at the paper's longest naive budget.
     None where the paper has no parameter row (DARTS-PTB: all models have one size)."""
-    key = "proxyless_600m" if space == "proxyless" else space
+    key = paper.SIZE_BIAS_MATRIX.get(space, space)
     if key not in paper.MUTUAL_FILES:
         return None
     m = paper.mutual_correlations(key)
@@ -80,12 +51,9 @@ def paper_size_bias(space: str) -> dict | None:
 
 
 def reference_architecture(space_name: str):
-    """The architecture the paper measures edit distances to (DARTS V2, second order), or None."""
-    if space_name == "darts_cnn":
-        return darts_cnn.DARTS_V2
-    if space_name == "darts_rnn":
-        return darts_rnn.DARTS_V2
-    return None
+    """The architecture the paper measures edit distances to (DARTS V2, second order), or None:
+    the space's ``edit_reference``."""
+    return get_space(space_name).edit_reference if space_name in SPACE_NAMES else None
 
 
 # ---------------------------------------------------------------- tables of architectures

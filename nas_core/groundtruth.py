@@ -46,7 +46,7 @@ from . import data as data_mod
 from . import metrics, settings
 from .parallel import imap_workers
 from .profiles import PROFILES, budget
-from .spaces import InvalidArchitecture, get_space
+from .spaces import SPACE_NAMES, InvalidArchitecture, get_space
 from .store import AppendLog, StoreError, atomic_write_bytes, canonical_json, exclusive, provenance, require_compute
 from .training import recipe_for, train_standalone
 
@@ -477,9 +477,10 @@ def ground_truth(space_name: str, dataset: str | None, metric: str, *, source: s
       if given, must match the dataset recorded beside a built table.
     """
     if source in ("benchmark", "nats_bench"):
-        if space_name != "nb201":
-            raise GroundTruthError(f"source={source!r} exists for nb201 only; for {space_name} pass a profile "
-                                   f"name ({', '.join(PROFILES)}) or the path of a CSV table as source")
+        with_tables = [n for n in SPACE_NAMES if get_space(n).benchmark_tables]  # the benchmark's own tables
+        if space_name not in with_tables:
+            raise GroundTruthError(f"source={source!r} exists for {', '.join(with_tables)} only; for {space_name} pass "
+                                   f"a profile name ({', '.join(PROFILES)}) or the path of a CSV table as source")
         if dataset not in NB201_DATASETS:
             raise GroundTruthError(f"unknown NAS-Bench-201 dataset {dataset!r}; choose one of {', '.join(NB201_DATASETS)}")
         if metric not in NB201_METRICS:
@@ -540,9 +541,9 @@ def run_pilot(space_name: str, candidates: Mapping[str, tuple], n_archs: int, se
     """
     archs = get_space(space_name).sample_many(n_archs, seed=sample_seed)
     real = None
-    if space_name == "nb201":
+    if get_space(space_name).benchmark_tables:
         try:
-            real = ground_truth("nb201", real_dataset, "test_200ep")
+            real = ground_truth(space_name, real_dataset, "test_200ep")
         except (FileNotFoundError, ValueError):
             real = None  # no table offline: the column stays empty
     rows = []

@@ -243,7 +243,7 @@ def ground_truth_table(archs: Sequence, path=None) -> pd.DataFrame:
     runs: the paper's ground truth), ``valid`` and ``test`` (%), ``params`` (the record's
     trainable parameters), ``flops`` (at the paper's network), ``epochs`` 108, ``n_runs``;
     ``config_hash`` names the file's kind."""
-    space = get_space("nb101")
+    space = get_space("nb101")  # the benchmark's own records: of this one space
     cfg = space.config("paper")
     path = default_path() if path is None else Path(path)
     archs = [space.parse(a) if isinstance(a, str) else a for a in archs]

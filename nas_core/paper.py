@@ -5,6 +5,9 @@ Zhang, Zhang and Yang, "How Does Supernet Help in Neural Architecture Search?"
 only ever appear in the book beside our own results, labelled "paper".
 The mutual-correlation matrices of Figures 13-15 are CSV files in
 ``paper_numbers/`` transcribed from the paper's appendix.
+
+Its tables are keyed by the study's space names: transcribing the paper per space is why a
+module outside ``spaces/`` may name spaces (everything else reads the space objects).
 """
 from __future__ import annotations
 
@@ -94,6 +97,44 @@ MUTUAL_FILES = {
 }
 FIGURE_OF = {"nb101": "Figure 13", "nb201": "Figure 14", "darts_cnn": "Figure 15a", "darts_rnn": "Figure 15b",
              "proxyless": "Figure 15c", "proxyless_600m": "Figure 15d"}
+
+# The matrix that holds a space's size bias where it is not the space's own: Figure 15c has no
+# parameter row, Figure 15d (ProxylessNAS under 600M FLOPs) has one.
+SIZE_BIAS_MATRIX = {"proxyless": "proxyless_600m"}
+
+# Section 3.2, "Bias towards certain operators" (Figure 4; ``bias.PAPER_OPERATOR_BIAS``).
+# ``decisions`` are this project's decision names the statement is about (pooled where the
+# paper names an operator but no edge or node); ``supernet`` and ``ground_truth`` are the directions it
+# states for architectures with ``candidate``; ``best_choice``: what the best cells choose.
+OPERATOR_BIAS = {
+    "nb101": dict(decisions=("op1", "op2", "op3", "op4", "op5"), candidate="conv3x3-bn-relu",
+                  supernet="favoured", ground_truth="good", best_choice=None,
+                  text="For NAS-Bench-101, Conv3x3 is clearly preferred by supernet. Fortunately, "
+                       "architectures with Conv3x3 indeed have relatively good performance."),
+    "nb201": dict(decisions=("3<-0",), candidate="nor_conv_3x3", supernet="favoured", ground_truth="poor",
+                  best_choice="skip_connect",
+                  text="On NAS-Bench-201 however, Conv3x3 is also greatly biased on the shortcut operator from "
+                       "input node to output node, but almost all architectures with best ground truth "
+                       "performance choose skip connection."),
+    "darts_rnn": dict(decisions=tuple(f"n{i}.act" for i in range(1, 9)), candidate="tanh",
+                      supernet="favoured", ground_truth="poor", best_choice=None,
+                      text="Similarly, on DARTS-PTB, Tanh, which is favored by supernet, turns out to be a "
+                           "worse option."),
+}
+
+# Appendix B.2 (Figure 11): seed-to-seed Spearman of the ground truth, with its source
+# (``bias.PAPER_SEED_SPEARMAN``).
+SEED_SPEARMAN = {
+    "nb101": (0.95, "above 0.95, reported by NAS-Bench-101's authors (quoted in appendix B.2)"),
+    "nb201": (0.98, "0.98, reported by NAS-Bench-201's authors (quoted in appendix B.2)"),
+    "darts_cnn": (0.77, "0.77, 'GT diff seed' of Figure 15a (100 architectures retrained)"),
+    "darts_rnn": (None, "shown only as a scatter (Figure 11): 'relatively unstable'"),
+    "proxyless": (None, "not measured (36 models, one seed)"),
+}
+
+# Which figure of the appendix shows a space's distributions (``bias.DISTRIBUTION_FIGURE``).
+DISTRIBUTION_FIGURE = {"nb101": "Figure 7", "nb201": "Figure 7", "darts_cnn": "Figure 8",
+                       "proxyless": "Figure 9", "darts_rnn": "Figure 10"}
 
 
 def mutual_correlations(space: str) -> pd.DataFrame:

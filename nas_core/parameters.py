@@ -262,7 +262,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "free_estimators": {"profile": profile_rule, "spaces": SPACES, "n_boot": whole(1), "n_boot_verdict": whole(1),
                         "full_scale_classes": whole_list(1, what="classes")},
     "weight_sharing_tutorial": {"profile": profile_rule, "epochs": epochs_rule, "seeds": seeds_rule(),
-                                "n_archs": optional(sample_size(fixed=("nb201",)), "the profile's"),
+                                "n_archs": optional(sample_size(fixed=(tutorial.SPACE,)), "the profile's"),
                                 "bn_calib_steps": optional(whole(0), "the profile's"),
                                 "bn_demo_archs": whole(0), "top_k": whole(1),
                                 "reference_epochs": optional(whole(1), "the profile's longest rung")},

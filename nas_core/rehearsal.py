@@ -110,7 +110,7 @@ def _ground_truth(space, profile, n_archs=None) -> list[Work]:
     b = budget(space, profile)
     n = b.n_gt_archs if n_archs is None else n_archs
     runs = n * len(b.gt_seeds) + min(n, b.gt_extra_seed_archs)
-    if (space, profile) == ("nb101", "paper") and default_path().is_file():
+    if profile in get_space(space).benchmark_gt_profiles and default_path().is_file():
         return [Work(Task(space, "standalone"), "ground truth", 0, b.gt_epochs, 0,
                      note="read from nasbench_only108.tfrecord: nothing to train")]
     return [Work(Task(space, "standalone"), "ground truth", runs, b.gt_epochs)]
@@ -123,8 +123,7 @@ def _ladder(space, profile, seeds=(0,), top_only=False) -> list[Work]:
     return out + [_supernet(space, max(b.ladder), s, b.n_eval_archs) for s in seeds if s != 0]
 
 
-FOUR = ("nb101", "nb201", "darts_cnn", "darts_rnn")
-ALL = FOUR[:2] + ("darts_cnn", "proxyless", "darts_rnn")
+FOUR, ALL = chapters.FOUR, chapters.ALL  # the spaces the chapters' notebooks run by default
 
 
 def plan(experiment: str, profile: str) -> list[Work]:
@@ -136,9 +135,10 @@ def plan(experiment: str, profile: str) -> list[Work]:
         return [Work(Task(s, "costs"), "Table 1 costs", scorings=200) for s in ALL]
     if experiment == "performance_vs_epochs":
         out = gt_plus(ALL, lambda s: _ladder(s, profile))
-        b = budget("proxyless", profile)
-        out.append(Work(Task("proxyless", "standalone"), "reference line (gold architecture)",
-                        len(b.gt_seeds) + (1 if b.gt_extra_seed_archs else 0), b.gt_epochs))
+        for s in (s for s in ALL if get_space(s).reference_line):
+            b = budget(s, profile)
+            out.append(Work(Task(s, "standalone"), "reference line (gold architecture)",
+                            len(b.gt_seeds) + (1 if b.gt_extra_seed_archs else 0), b.gt_epochs))
         return out
     if experiment in ("top_k", "mutual_correlation"):
         return gt_plus(FOUR, lambda s: _ladder(s, profile, seeds=(0, 1)))
@@ -146,15 +146,15 @@ def plan(experiment: str, profile: str) -> list[Work]:
         return gt_plus(FOUR, lambda s: _ladder(s, profile, top_only=True))
     if experiment == "stability":
         out = gt_plus(FOUR, lambda s: _ladder(s, profile))
-        for s in ("nb101", "nb201"):
+        for s in (s for s in FOUR if get_space(s).gt_variant):
             n = budget(s, profile).gt_variant_archs
             if n:
                 out.append(Work(Task(s, "standalone"), "Figure 12 recipe variant", n,
-                                budget(s, profile).gt_epochs * 2))
+                                budget(s, profile).gt_epochs * get_space(s).gt_variant["epochs_factor"]))
         return out
     if experiment == "training_tricks":
         out = []
-        for s in ("nb101", "nb201"):
+        for s in chapters.ITEM["Table 3"].spaces:
             for e in budget(s, profile).table3_epochs:
                 for row in tricks.plan(s, profile, e):
                     what = (f"{row.strategy} {row.epochs:g} epochs, seed {row.seed}"
@@ -168,7 +168,7 @@ def plan(experiment: str, profile: str) -> list[Work]:
         for s in FOUR:
             b = budget(s, profile)
             e = pruning.default_epochs(s, profile)
-            sweep = s in ("nb101", "nb201")
+            sweep = s in chapters.ITEM["Figure 5"].spaces
             size = pruning.plan_size(b.n_gt_archs, factors if sweep else [1], pruning.METHODS, seeds)
             out.append(Work(Task(s, "supernet", pruned="subset"), f"pruning sweep, {e} epochs",
                             size["supernets"], e, size["scorings"]))
@@ -180,7 +180,7 @@ def plan(experiment: str, profile: str) -> list[Work]:
             scorings = sum(min(7 ** k, n_eval) for k in free) * len(seeds)
             out.append(Work(Task(s, "supernet", pruned="around"), f"around the gold architecture, {e} epochs",
                             len(free) * len(seeds), e, scorings))
-        b = budget("darts_cnn", profile)
+        b = budget("darts_cnn", profile)  # Figure 6a's stand-alone points are DARTS-CIFAR10's (the notebook's)
         n_gt = pruning.default_around_gt(profile)
         out.append(Work(Task("darts_cnn", "standalone"), "Figure 6a stand-alone networks",
                         len(pruning.default_free(profile)) * 2 * n_gt * len(b.gt_seeds), b.gt_epochs,
@@ -188,13 +188,13 @@ def plan(experiment: str, profile: str) -> list[Work]:
         return out
     if experiment == "groundtruth_pilot":
         out = []
-        for s, n in (("nb201", 40), ("nb101", 40), ("darts_rnn", 12)):
+        for s, n in (("nb201", 40), ("nb101", 40), ("darts_rnn", 12)):  # the notebook's defaults
             out.append(Work(Task(s, "standalone"), f"pilot, {n} architectures x 2 seeds", n * 2,
                             budget(s, profile).gt_epochs))
         return out + _ground_truth("nb201", profile) + _ground_truth("nb101", profile)
     if experiment == "weight_sharing_tutorial":
         d = tutorial.DEFAULTS[profile]  # the chapter's own defaults, so the plan follows them
-        return [_supernet("nb201", d.epochs, s, d.n_archs, what=f"tutorial, {d.epochs} epochs, seed {s}")
+        return [_supernet(tutorial.SPACE, d.epochs, s, d.n_archs, what=f"tutorial, {d.epochs} epochs, seed {s}")
                 for s in (0, 1, 2)]
     raise ValueError(f"no rehearsal plan for experiment {experiment!r}")
 
@@ -638,7 +638,8 @@ def render(report: Report) -> str:
                      "state, activations kept for backward), a lower bound of device memory; as run GiB: growth of "
                      "this process's memory at the batch it ran")
     lines += [f"data: {n}" for n in report.notes.values()]
-    if report.profile == "paper" and any(w.task.space == "nb101" and w.task.kind == "standalone"
+    if report.profile == "paper" and any("paper" in get_space(w.task.space).benchmark_gt_profiles
+                                         and w.task.kind == "standalone"
                                          for ws in report.plans.values() for w in ws) and not default_path().is_file():
         lines.append(where_to_get())
     return "\n".join(lines)

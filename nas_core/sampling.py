@@ -20,17 +20,18 @@ from __future__ import annotations
 import random
 import warnings
 
+from .spaces import SPACE_NAMES, FactTable, get_space
 from .spaces.base import InvalidArchitecture, SearchSpace
 
-# Paths per mini-batch for FairNAS and multi-path in the paper (appendix B.1):
-# three architectures per mini-batch, five for NAS-Bench-201 (its edges have 5 ops).
 ENUMERATE_LIMIT = 2_000_000  # spaces up to this size can build archs by lookup
 
-PAPER_PATHS = {"nb101": 3, "nb201": 5, "darts_cnn": 3, "proxyless": 3, "darts_rnn": 3}
+# Paths per mini-batch for FairNAS and multi-path in the paper (appendix B.1): each space's
+# ``paper_paths`` (three architectures per mini-batch, five for NAS-Bench-201: its edges have 5 ops).
+PAPER_PATHS = FactTable("paper_paths")
 
 
 def paper_paths(space_name: str) -> int:
-    return PAPER_PATHS.get(space_name, 3)
+    return get_space(space_name).paper_paths if space_name in SPACE_NAMES else 3
 
 
 class UniformSampler:

@@ -25,8 +25,8 @@ from . import data as data_mod
 from . import evaluation, groundtruth, metrics, settings
 from .groundtruth import GT_KINDS, ground_truth_path  # noqa: F401  (where notebooks and bookgen find them)
 from .nasbench101_records import benchmark_ground_truth
-from .profiles import budget, check_profile, settings_text
-from .spaces import get_space
+from .profiles import PROFILES, budget, check_profile, settings_text
+from .spaces import SPACE_NAMES, FactTable, get_space
 from .spaces.gold import gold_architecture
 from .store import EXTRA_ATTR, ResultStore
 from .training import recipe_for, train_supernet, training_part
@@ -184,15 +184,9 @@ def supernet_history(space_name: str, profile: str, epochs: int, **kw) -> pd.Dat
     return pd.DataFrame(store().meta("supernets", name).get("extra", {}).get("train_history", []))
 
 
-# A deliberately different stand-alone recipe per space (Figure 12), after the paper's A.3:
-# NB-101 switched from RMSProp to momentum SGD with gradient clipping 5, cutout and longer
-# training; NB-201 with a wider stem network, cutout, gradient clipping 5 and longer training.
-# At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs double, not x5.
-GT_VARIANTS = {
-    "nb101": dict(cfg={}, recipe=dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=False,
-                                      grad_clip=5.0, cutout=8), epochs_factor=2),
-    "nb201": dict(cfg={"C": 16}, recipe=dict(grad_clip=5.0, cutout=8), epochs_factor=2),
-}
+# A deliberately different stand-alone recipe per space (Figure 12), after the paper's A.3: each
+# space's ``gt_variant`` (NB-101 and NB-201 have one), viewed as a table in registry order.
+GT_VARIANTS = FactTable("gt_variant")
 
 
 def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | None = None,
@@ -207,7 +201,7 @@ def ground_truth(space_name: str, profile: str, *, seeds=None, n_archs: int | No
     """
     b = budget(space_name, profile)
     n = b.n_gt_archs if n_archs is None else n_archs
-    if (space_name, profile) == ("nb101", "paper") and seeds is None:  # as the paper: NAS-Bench-101's own runs
+    if profile in get_space(space_name).benchmark_gt_profiles and seeds is None:  # the benchmark's own runs
         table = benchmark_ground_truth(eval_sample(space_name, profile, n, sample_seed))
         if table is not None:
             return table
@@ -246,8 +240,9 @@ def ground_truth_variant(space_name: str, profile: str, *, n_archs: int | None =
 
 
 # Figure 1 on ProxylessNAS: the paper had no fair number of ground truths there, so it shows no
-# correlation and draws the stand-alone accuracy of the ProxylessNAS-GPU architecture instead.
-REFERENCE_LINE_SPACES = ("proxyless",)
+# correlation and draws the stand-alone accuracy of the ProxylessNAS-GPU architecture instead
+# (the spaces whose ``reference_line`` is set).
+REFERENCE_LINE_SPACES = tuple(n for n in SPACE_NAMES if get_space(n).reference_line)
 
 
 def reference_ground_truth(space_name: str, profile: str, *, workers: int | None = None,
@@ -278,6 +273,8 @@ def timed(fn, *args, **kwargs):
     return out, time.time() - t0
 
 
+# The two functions below are about NAS-Bench-201's own published tables (the benchmark's
+# numbers, as paper.py's are the paper's), hence the space's name.
 def nb201_real_table(dataset: str = "cifar100", metric: str = "test_200ep") -> pd.Series:
     """Real NAS-Bench-201 ground truth (all 15,625 cells), indexed by architecture string."""
     return groundtruth.ground_truth("nb201", dataset, metric)
@@ -349,26 +346,11 @@ def scale_note(space_name: str, profile: str) -> str:
             + (f"; supernets only: {settings_text(b.supernet_cfg)}" if b.supernet_cfg else ""))
 
 
-# Candidate configurations of the CPU-scale ground truth, compared by the pilot
-# (notebooks/groundtruth_pilot.ipynb): name -> (config overrides, epochs).
-PILOT_CANDIDATES = {
-    "smoke": {
-        "nb201": {"smoke_a": ({}, 1), "smoke_b": ({"N": 2}, 1)},
-        "nb101": {"smoke_a": ({}, 1)},
-        "darts_rnn": {"smoke_a": ({"vocab_size": 500}, 1)},
-    },
-    "cpu": {
-        # Fashion-MNIST 16x16, 10k train / 10k valid; the DESIGN pilot's best row first.
-        "nb201": {"fm16_C8_N2_e10": ({"N": 2}, 10), "fm16_C8_N3_e10": ({"N": 3}, 10)},
-        "nb101": {"fm16_stem16_3x1_e10": ({}, 10)},
-        # PTB's 100k first training tokens, its 2,000 most frequent words (the 10,000-word softmax
-        # was ~4x the compute of the rest of the ninp = nhid = 96 model), 10 epochs: the cpu profile's
-        # configuration since (the override is kept so that the pilot's table says what it tested).
-        "darts_rnn": {"ptb2k_h96_e10": ({"vocab_size": 2000}, 10)},
-    },
-}
-# The paper profile's one candidate per space: its own configuration and ground-truth epochs.
-PILOT_CANDIDATES["paper"] = {s: {"paper": ({}, budget(s, "paper").gt_epochs)} for s in PILOT_CANDIDATES["cpu"]}
+# Candidate configurations of the ground truth, compared by the pilot
+# (notebooks/groundtruth_pilot.ipynb): profile -> space -> name -> (config overrides, epochs),
+# gathered from each space's ``pilot_candidates``.
+PILOT_CANDIDATES = {p: {s: get_space(s).pilot_candidates[p] for s in SPACE_NAMES if p in get_space(s).pilot_candidates}
+                    for p in PROFILES}
 
 
 def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, candidates=None,

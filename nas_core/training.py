@@ -1,6 +1,6 @@
 """Supernet and stand-alone training: the paper's recipes (Table 2) and one training loop.
 
-Recipes
+Recipes (each space's, held by its module in ``nas_core/spaces/``; viewed here as tables)
     ``SUPERNET_RECIPES`` are Table 2 of the paper, value for value. The one
     correction: DARTS-PTB's weight decay is printed as "8 * 10^7", a typo for
     8e-7, the value of DARTS's own PTB training (``rnn/train.py --wdecay``).
@@ -67,7 +67,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -82,7 +81,8 @@ from .evaluation import batchify, detach_hidden, evaluate_standalone, perplexity
 from .profiles import budget
 from .sampling import FairNasSampler, MultiPathSampler, UniformSampler, paper_paths
 from .settings import current as current_settings
-from .spaces import get_space
+from .spaces import SPACE_NAMES, FactTable, get_space
+from .spaces.config import Recipe  # defined below the spaces (each holds its recipes), re-exported here
 from .store import load_checkpoint, save_checkpoint
 
 STRATEGIES = ("uniform", "parallel", "fairnas", "multipath")
@@ -101,47 +101,6 @@ class TrainingInterrupted(SystemExit):
 
 
 # ---------------------------------------------------------------------------- recipes
-@dataclass(frozen=True)
-class Recipe:
-    batch_size: int
-    lr: float
-    lr_end: float = 0.0
-    schedule: str = "cosine"  # cosine | fixed
-    optimizer: str = "sgd"  # sgd | sgd_asgd (DARTS-PTB) | rmsprop (NAS-Bench-101 ground truth)
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    grad_clip: float = 0.0  # max global gradient norm; 0 = off
-    aux_weight: float = 0.0
-    label_smoothing: float = 0.0
-    cutout: int = 0  # cutout length in pixels; 0 = off
-    drop_path: float = 0.0  # final drop-path probability (DARTS: grows linearly with the epoch)
-    bn_calib_batch_size: int = 0
-    bn_calib_steps: int = 0
-    gpus: int = 1  # > 1: multi-path parallel strategy with this many shards
-    # language models (DARTS-PTB)
-    bptt: int = 0
-    variable_bptt: bool = False
-    nonmono: int = 0  # SGD -> ASGD once validation stops improving for this many epochs
-    eval_batch_size: int = 0  # LM validation batch size (DARTS: 10); images: evaluation batch
-    test_batch_size: int = 0  # LM test batch size (DARTS: 1)
-    tar_beta: float = 0.0  # DARTS's temporal activation regularisation (beta 1e-3)
-    # optimiser details of some ground-truth recipes
-    rmsprop_decay: float = 0.9
-    rmsprop_eps: float = 1.0
-    no_decay_bn: bool = False  # no weight decay on BN parameters (ProxylessNAS)
-    epochs: int = 0  # stand-alone: epochs of the original; supernets: 0 (the profile's ladder decides)
-    source: str = ""
-
-    def __post_init__(self):
-        if self.schedule not in ("cosine", "fixed"):
-            raise ValueError(f"schedule must be cosine or fixed, got {self.schedule!r}")
-        if self.optimizer not in ("sgd", "sgd_asgd", "rmsprop"):
-            raise ValueError(f"optimizer must be sgd, sgd_asgd or rmsprop, got {self.optimizer!r}")
-        if self.batch_size < 1 or self.gpus < 1:
-            raise ValueError("batch_size and gpus must be >= 1")
-
-
 # Recipe fields that only the scoring of a trained network reads: a supernet checkpoint
 # ignores them, so re-scoring with other values reuses the training.
 SCORING_FIELDS = ("bn_calib_batch_size", "bn_calib_steps", "test_batch_size", "source")
@@ -152,53 +111,10 @@ def training_part(recipe: Recipe) -> dict:
     return {k: v for k, v in dataclasses.asdict(recipe).items() if k not in SCORING_FIELDS}
 
 
-SUPERNET_RECIPES: dict[str, Recipe] = {
-    "nb101": Recipe(batch_size=256, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=1e-4,
-                    grad_clip=5, bn_calib_batch_size=400, bn_calib_steps=25, gpus=1, source="Table 2"),
-    "nb201": Recipe(batch_size=256, lr=0.05, lr_end=0.0, momentum=0.9, nesterov=True, weight_decay=5e-4,
-                    grad_clip=5, bn_calib_batch_size=400, bn_calib_steps=25, gpus=1, source="Table 2"),
-    "darts_cnn": Recipe(batch_size=448, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=3e-4,
-                        grad_clip=5, aux_weight=0.4, cutout=16, drop_path=0.2, bn_calib_batch_size=200,
-                        bn_calib_steps=100, gpus=4, source="Table 2"),
-    "proxyless": Recipe(batch_size=1024, lr=0.2, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=5e-4,
-                        grad_clip=0, label_smoothing=0.1, bn_calib_batch_size=400, bn_calib_steps=25, gpus=8,
-                        source="Table 2"),
-    # weight decay: Table 2 prints 8 * 10^7, a typo for DARTS's 8e-7
-    "darts_rnn": Recipe(batch_size=256, lr=40, lr_end=40, schedule="fixed", optimizer="sgd_asgd", momentum=0.0,
-                        nesterov=False, weight_decay=8e-7, grad_clip=0.1, bn_calib_steps=0, gpus=1, bptt=35,
-                        variable_bptt=True, nonmono=5, eval_batch_size=10, test_batch_size=1, tar_beta=1e-3,
-                        source="Table 2 (weight decay 8e-7: the table's 8*10^7 is a typo); "
-                               "the rest as DARTS's stand-alone training (A.2.5)"),
-}
-
-STANDALONE_RECIPES: dict[str, Recipe] = {
-    # google-research/nasbench lib/config.py + model_builder.py: RMSProp (TF, epsilon 1.0), momentum 0.9,
-    # base lr 0.1 scaled by the 2 TPU shards = 0.2, cosine by step, L2 1e-4, batch 256, 108 epochs
-    "nb101": Recipe(batch_size=256, lr=0.2, optimizer="rmsprop", momentum=0.9, rmsprop_decay=0.9, rmsprop_eps=1.0,
-                    weight_decay=1e-4, epochs=108, source="NAS-Bench-101 (nasbench lib/config.py, model_builder.py)"),
-    # NAS-Bench-201 paper: Nesterov SGD 0.9, lr 0.1 cosine to 0, wd 5e-4, batch 256, 200 epochs
-    "nb201": Recipe(batch_size=256, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, epochs=200,
-                    source="NAS-Bench-201 (Dong & Yang 2020, sec. 2.4)"),
-    # DARTS cnn/train.py: SGD 0.9, lr 0.025 cosine to 0, wd 3e-4, batch 96, 600 epochs, cutout 16, aux 0.4,
-    # drop path 0.2, grad clip 5
-    "darts_cnn": Recipe(batch_size=96, lr=0.025, momentum=0.9, weight_decay=3e-4, grad_clip=5, aux_weight=0.4,
-                        cutout=16, drop_path=0.2, epochs=600, source="DARTS cnn/train.py"),
-    # ProxylessNAS imagenet_run_exp.py: SGD Nesterov 0.9, cosine, wd 4e-5 (not on BN), label smoothing 0.1,
-    # 300 epochs, lr 0.05 at batch 256; the paper trains at batch 1024 on 8 GPUs (A.1), lr scaled linearly to 0.2.
-    # 8-GPU data parallelism is the same update as one process with batch 1024 (BN statistics aside): gpus=1
-    "proxyless": Recipe(batch_size=1024, lr=0.2, momentum=0.9, nesterov=True, weight_decay=4e-5, no_decay_bn=True,
-                        label_smoothing=0.1, epochs=300,
-                        source="ProxylessNAS imagenet_run_exp.py (lr 0.05 x 1024/256)"),
-    # DARTS rnn/train.py: SGD lr 20 then ASGD (nonmono 5), batch 64, bptt 35, wd 8e-7, clip 0.25,
-    # eval batch 10, test batch 1, epoch limit 8000
-    "darts_rnn": Recipe(batch_size=64, lr=20, lr_end=20, schedule="fixed", optimizer="sgd_asgd", momentum=0.0,
-                        weight_decay=8e-7, grad_clip=0.25, bptt=35, variable_bptt=True, nonmono=5,
-                        eval_batch_size=10, test_batch_size=1, tar_beta=1e-3, epochs=8000,
-                        source="DARTS rnn/train.py"),
-}
-
-_TABLE2_COLUMNS = {"nb101": "NB-101", "nb201": "NB-201", "darts_cnn": "DARTS-C", "proxyless": "Proxyless",
-                   "darts_rnn": "DARTS-P"}
+# Each space holds its recipes (``get_space(name).supernet_recipe`` / ``.standalone_recipe``, in
+# ``nas_core/spaces/<space>.py``); these are read-only views, in registry order (Table 2's columns).
+SUPERNET_RECIPES: Mapping[str, Recipe] = FactTable("supernet_recipe")
+STANDALONE_RECIPES: Mapping[str, Recipe] = FactTable("standalone_recipe")
 
 
 def recipe_table(recipes: Mapping[str, Recipe] | None = None) -> pd.DataFrame:
@@ -212,7 +128,7 @@ def recipe_table(recipes: Mapping[str, Recipe] | None = None) -> pd.DataFrame:
         def show(v, image_only=False):
             return na if (image_only and lm) else v
 
-        cols[_TABLE2_COLUMNS.get(name, name)] = {
+        cols[get_space(name).table2_column if name in SPACE_NAMES else name] = {
             "Batch size": f"{r.batch_size}*" if r.gpus > 1 else str(r.batch_size),
             "Initial LR": f"{r.lr:g}",
             "LR Decay": r.schedule.capitalize(),
@@ -241,7 +157,8 @@ def parity_epochs(epochs: float, space_name: str) -> float:
 
 def recipe_for(space_name: str, profile: str, *, standalone: bool = False) -> Recipe:
     """The space's recipe with the profile's budget changes (never its kind)."""
-    base = (STANDALONE_RECIPES if standalone else SUPERNET_RECIPES)[space_name]
+    space = get_space(space_name)
+    base = space.standalone_recipe if standalone else space.supernet_recipe
     return dataclasses.replace(base, **budget(space_name, profile).recipe_overrides)
 
 

@@ -33,7 +33,7 @@ from .store import stored_or_none
 from .training import recipe_for, train_supernet
 from .tricks import paired_delta_ci
 
-SPACE = "nb201"
+SPACE = "nb201"  # the chapter's one space (a chapter names the spaces it renders, as chapters.py)
 
 
 # ---------------------------------------------------------------- parameters

@@ -1,11 +1,30 @@
 """Shared fixtures: the smoke-profile study and the book built from it, once per session."""
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _sigint_state() -> tuple[bool, bool]:
+    """(ignored, blocked) for SIGINT in this process's main thread, as the kernel sees them: what a
+    child started now would inherit across exec."""
+    fields = dict(line.split(":\t", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":\t" in line)
+    bit = 1 << 1  # SIGINT is signal 2
+    return bool(int(fields["SigIgn"], 16) & bit), bool(int(fields["SigBlk"], 16) & bit)
+
+
+@pytest.fixture(autouse=True)
+def signal_state_kept(request):
+    """Warns, naming the test, when a test leaves SIGINT ignored or blocked (children would inherit it)."""
+    before = _sigint_state()
+    yield
+    after = _sigint_state()
+    if after != before:
+        warnings.warn(f"{request.node.nodeid} changed SIGINT (ignored, blocked) from {before} to {after}")
 
 
 @pytest.fixture(scope="session")

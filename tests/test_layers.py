@@ -16,11 +16,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nas_core"
 # Bottom first. Within a layer imports are allowed as long as they form no cycle.
 LAYERS = [
     ("settings", ["nas_core", "nas_core.settings", "nas_core.errors"]),
-    ("facts", ["nas_core.profiles", "nas_core.paper", "nas_core.metrics", "nas_core.verdicts"]),
+    ("facts", ["nas_core.paper", "nas_core.metrics", "nas_core.verdicts"]),
     ("data and storage", ["nas_core.data", "nas_core.store", "nas_core.parallel"]),
-    ("spaces", ["nas_core.spaces", "nas_core.spaces.base", "nas_core.spaces.ops", "nas_core.spaces.nb101",
-                "nas_core.spaces.nb201", "nas_core.spaces.darts_cnn", "nas_core.spaces.darts_rnn",
-                "nas_core.spaces.proxyless", "nas_core.spaces.gold", "nas_core.sampling"]),
+    ("spaces", ["nas_core.spaces.config", "nas_core.spaces", "nas_core.spaces.base", "nas_core.spaces.ops",
+                "nas_core.spaces.nb101", "nas_core.spaces.nb201", "nas_core.spaces.darts_cnn", "nas_core.spaces.darts_rnn",
+                "nas_core.spaces.proxyless", "nas_core.spaces.gold", "nas_core.sampling",
+                "nas_core.profiles"]),
     ("training", ["nas_core.evaluation", "nas_core.training", "nas_core.estimators"]),
     ("ground truth", ["nas_core.groundtruth", "nas_core.nasbench101_records"]),
     ("study", ["nas_core.study", "nas_core.pruning", "nas_core.checkpoints", "nas_core.regime", "nas_core.bench"]),

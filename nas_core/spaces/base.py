@@ -11,6 +11,10 @@ them. Each space module defines:
 Decisions are the named choices an architecture is made of (an edge's op, a
 node's input ...). They drive the bias analysis (group by one decision) and
 pruning (``restrict`` fixes or narrows decisions).
+
+Besides its networks, a space class holds what the study knows about it (``STUDY_FACTS``:
+budgets per profile, recipes, sampling rules ...), so that the modules above read
+``get_space(name).<fact>`` instead of keeping their own tables keyed by the space's name.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import torch.nn as nn
+
+from .config import Budget, Recipe
 
 
 class InvalidArchitecture(ValueError):
@@ -42,6 +48,19 @@ class SearchSpace:
     higher_is_better: bool = True  # False for perplexity
     space_type: str = "cell-wise"  # Table 1 column
     paper_dataset: str = ""  # Table 1 column
+
+    # ---- what the study knows about the space (STUDY_FACTS) ---------------------
+    budgets: Mapping[str, Budget] = {}  # profile -> Budget, for every profile (profiles.budget)
+    supernet_recipe: Recipe | None = None  # Table 2, value for value
+    standalone_recipe: Recipe | None = None  # the original benchmark's or paper's (ground truth)
+    table2_column: str = ""  # the space's column head in Table 2
+    paper_paths: int = 3  # paths per mini-batch of FairNAS / multi-path (appendix B.1)
+    gt_variant: Mapping[str, Any] | None = None  # Figure 12's different stand-alone recipe, if any
+    pilot_candidates: Mapping[str, Mapping[str, tuple]] = {}  # profile -> the ground-truth pilot's candidates
+    reference_line: bool = False  # Figure 1 draws the gold architecture's accuracy, not a correlation
+    edit_reference: Any = None  # the architecture edit distances are measured to (bias chapter)
+    benchmark_gt_profiles: tuple = ()  # profiles whose ground truth is the benchmark's own records
+    benchmark_tables: bool = False  # the benchmark's trained tables exist offline (groundtruth source="benchmark")
 
     # ---- architectures -------------------------------------------------------
     def parse(self, s: str):
@@ -127,6 +146,10 @@ class SearchSpace:
         return f"<{type(self).__name__} {self.name}>"
 
 
+STUDY_FACTS = ("budgets", "supernet_recipe", "standalone_recipe", "table2_column", "paper_paths", "gt_variant",
+               "pilot_candidates", "reference_line", "edit_reference", "benchmark_gt_profiles", "benchmark_tables")
+
+
 class SubsetSpace(SearchSpace):
     """An explicit list of architectures of a parent space, sampled uniformly."""
 
@@ -138,7 +161,8 @@ class SubsetSpace(SearchSpace):
         for a in self.archs:
             parent.validate(a)
         self._members = set(self.archs)
-        for attr in ("name", "title", "task", "metric", "higher_is_better", "space_type", "paper_dataset"):
+        for attr in ("name", "title", "task", "metric", "higher_is_better", "space_type", "paper_dataset",
+                     *STUDY_FACTS):
             setattr(self, attr, getattr(parent, attr))
 
     def parse(self, s):

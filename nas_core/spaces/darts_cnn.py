@@ -58,6 +58,7 @@ import torch.nn.functional as F
 
 from . import ops
 from .base import Cost, InvalidArchitecture, SearchSpace, narrow_choices
+from .config import Budget, Recipe, smoke_budget
 
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
@@ -363,6 +364,23 @@ class DartsCnnSpace(SearchSpace):
     name = "darts_cnn"
     title = "DARTS-CIFAR10"
     paper_dataset = "CIFAR-10"
+
+    # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
+    budgets = {
+        "smoke": smoke_budget(),
+        "cpu": Budget((1, 2, 4, 8, 16, 32), 10, 100, 60, gt_extra_seed_archs=50,
+                      recipe_overrides={"batch_size": 96, "bn_calib_steps": 10, "bn_calib_batch_size": 100}),
+        "paper": Budget((32, 64, 128, 256, 512, 1000, 2000, 4000, 8000), 600, 1000, 100, gt_extra_seed_archs=100),
+    }
+    supernet_recipe = Recipe(batch_size=448, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=3e-4,
+                             grad_clip=5, aux_weight=0.4, cutout=16, drop_path=0.2, bn_calib_batch_size=200,
+                             bn_calib_steps=100, gpus=4, source="Table 2")
+    # DARTS cnn/train.py: SGD 0.9, lr 0.025 cosine to 0, wd 3e-4, batch 96, 600 epochs, cutout 16, aux 0.4,
+    # drop path 0.2, grad clip 5
+    standalone_recipe = Recipe(batch_size=96, lr=0.025, momentum=0.9, weight_decay=3e-4, grad_clip=5, aux_weight=0.4,
+                               cutout=16, drop_path=0.2, epochs=600, source="DARTS cnn/train.py")
+    table2_column = "DARTS-C"
+    edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
 
     def __init__(self, distinct_inputs: bool = True, allowed: Mapping[str, Iterable] | None = None):
         self.distinct_inputs = distinct_inputs

@@ -39,6 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import Cost, InvalidArchitecture, SearchSpace
+from .config import Budget, Recipe, smoke_budget
 from .ops import MaxPool2d
 
 CONV3X3, CONV1X1, MAXPOOL3X3 = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
@@ -502,6 +503,38 @@ class NasBench101Space(SearchSpace):
     title = "NAS-Bench-101"
     space_type = "cell-wise"
     paper_dataset = "CIFAR-10"
+
+    # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
+    budgets = {
+        "smoke": smoke_budget(),
+        # Network and data chosen by the ground-truth pilot (groundtruth_pilot notebook): seed-to-seed
+        # Spearman on 40 architectures, 10 epochs (stem 16, 3 stacks x 1 cell) 0.889 for one seed, so
+        # the ground truth is the mean of two seeds (Spearman-Brown estimate 0.94); stand-alone training
+        # costs about 33 s per architecture and seed on one core. Table 3 groups as the paper's two (its
+        # 1k and 2k epochs), at 64 / 128. The ladder reaches 256 epochs (25.6x the ground truth's,
+        # training regime); a rung joins once its seeds 0 and 1 are stored, the rest of the regime's
+        # rungs are `regime.PLAN`'s.
+        "cpu": Budget((1, 2, 4, 8, 16, 32, 64, 128, 256), 10, 300, 300, (64, 128), gt_seeds=(0, 1),
+                      gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200}),
+        "paper": Budget((128, 256, 512, 1000, 2000, 4000, 8000, 16000), 108, 1000, 1000, (1000, 2000)),
+    }
+    supernet_recipe = Recipe(batch_size=256, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=1e-4,
+                             grad_clip=5, bn_calib_batch_size=400, bn_calib_steps=25, gpus=1, source="Table 2")
+    # google-research/nasbench lib/config.py + model_builder.py: RMSProp (TF, epsilon 1.0), momentum 0.9,
+    # base lr 0.1 scaled by the 2 TPU shards = 0.2, cosine by step, L2 1e-4, batch 256, 108 epochs
+    standalone_recipe = Recipe(batch_size=256, lr=0.2, optimizer="rmsprop", momentum=0.9, rmsprop_decay=0.9,
+                               rmsprop_eps=1.0, weight_decay=1e-4, epochs=108,
+                               source="NAS-Bench-101 (nasbench lib/config.py, model_builder.py)")
+    table2_column = "NB-101"
+    # Figure 12, after the paper's A.3: from RMSProp to momentum SGD with gradient clipping 5, cutout
+    # and longer training. At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs
+    # double, not x5.
+    gt_variant = dict(cfg={}, recipe=dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=False,
+                                          grad_clip=5.0, cutout=8), epochs_factor=2)
+    # name -> (config overrides, epochs); the paper profile's one candidate: its own configuration
+    pilot_candidates = {"smoke": {"smoke_a": ({}, 1)}, "cpu": {"fm16_stem16_3x1_e10": ({}, 10)},
+                        "paper": {"paper": ({}, budgets["paper"].gt_epochs)}}
+    benchmark_gt_profiles = ("paper",)  # as the paper: NAS-Bench-101's own runs (nasbench101_records)
 
     def parse(self, s: str) -> Nb101Arch:
         if not isinstance(s, str) or s.count("|") != 1:
