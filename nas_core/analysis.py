@@ -189,14 +189,14 @@ def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, m
 
 
 def rungs_past_ladder(space_name: str, ladder: Sequence[int]) -> list[int]:
-    """The training regime's rungs of the space (``regime.PLAN``) above the ladder's top, in order."""
-    return sorted({r.epochs for r in regime.PLAN if r.space == space_name and r.epochs > max(ladder)})
+    """The training regime's rungs of the space (``regime.LADDER_PLAN``) above the ladder's top, in order."""
+    return sorted({r.epochs for r in regime.LADDER_PLAN if r.space == space_name and r.epochs > max(ladder)})
 
 
 def past_ladder_note(space_name: str, profile: str, ladder: Sequence[int], stored: pd.DataFrame) -> str:
     """One line: which of the regime's rungs past the ladder are stored (with their seeds), why
     they stay outside the verdict, and what the rest costs."""
-    plan = regime.plan_table(profile=profile)
+    plan = regime.plan_table(regime.LADDER_PLAN, profile=profile)  # the rungs; the pruning jobs are not the ladder's
     plan = plan[(plan["space"] == space_name) & (plan["epochs"] > max(ladder))]
     have = ", ".join(f"{int(e)} epochs (seed{'s' if len(g) > 1 else ''} {', '.join(str(int(s)) for s in sorted(g))})"
                      for e, g in stored.groupby("epochs")["seed"].unique().items()) if len(stored) else "none yet"

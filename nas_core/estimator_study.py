@@ -66,7 +66,7 @@ from .paper import published_free_estimators
 from .analysis import stored_seed_ladder
 from .parallel import default_workers, imap_workers
 from .profiles import budget
-from .regime import FALLBACK_RATES, PLAN
+from .regime import FALLBACK_RATES, LADDER_PLAN
 from .spaces import get_space
 from .store import EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
@@ -413,11 +413,11 @@ BEYOND_ITEM = "Beyond the paper: supernet vs free estimators"  # the Verdicts' i
 
 def ladder_rungs(space_name: str, profile: str = "cpu") -> list[int]:
     """Every rung a supernet of the space may be stored at: the profile's ladder and, at ``cpu``,
-    the rungs ``regime.PLAN`` extends it with (a stored extension is as much a supernet of the
+    the rungs ``regime.LADDER_PLAN`` extends it with (a stored extension is as much a supernet of the
     ladder as the profile's rungs; only the stored ones are read)."""
     rungs = set(budget(space_name, profile).ladder)
     if profile == "cpu":
-        rungs |= {r.epochs for r in PLAN if r.space == space_name}
+        rungs |= {r.epochs for r in LADDER_PLAN if r.space == space_name}
     return sorted(rungs)
 
 

@@ -63,7 +63,7 @@ def _rungs(space, epochs, seeds=(0,)):
 # chapters' top rung only with the second seed there that they compare with (top-k, mutual
 # correlations), and three seeds judge a trend; NB-101's 148x needs 2048 epochs; saturation (two
 # doublings that change neither the mean nor the correlation) needs two rungs past the budget.
-PLAN: tuple[Rung, ...] = tuple(
+LADDER_PLAN: tuple[Rung, ...] = tuple(
     _rungs("nb201", [256]) + _rungs("nb101", [256]) + _rungs("nb101", [256], seeds=(1,))
     + _rungs("nb201", [256], seeds=(1,)) + _rungs("proxyless", [32], seeds=(1,))  # Figures 2, 15c/d's seed pair
     + _rungs("nb101", [512]) + _rungs("nb201", [512])
@@ -82,7 +82,7 @@ PLAN: tuple[Rung, ...] = tuple(
 PRUNING_PLAN: tuple[pruning.PrunedJob, ...] = tuple(
     pruning.trained_jobs("nb101", "cpu") + pruning.trained_jobs("nb201", "cpu")
     + pruning.trained_jobs("darts_cnn", "cpu", "around") + pruning.trained_jobs("proxyless", "cpu", "around"))
-PLAN = PLAN + PRUNING_PLAN
+PLAN = LADDER_PLAN + PRUNING_PLAN  # what the regime computes, in order; the ladder's rungs alone: LADDER_PLAN
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
 # 2026 (AMD EPYC family 26, torch CPU capability AVX512) with two processes busy; used only where
