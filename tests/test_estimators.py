@@ -281,6 +281,44 @@ def test_one_shared_pass_for_any_mix_of_the_two_groups():
         est.shared_pass(net, x, None, ["snip", "naswot"])
 
 
+def test_disconnected_cells_are_built_for_the_full_scale_table():
+    space = get_space("nb201")
+    cfg = {**space.config("smoke"), "dataset": "synthetic"}
+    cells = space.all_cells()
+    cut, whole = cells[10], cells[0]  # benchmark index 10 is disconnected, 0 is not
+    with pytest.raises(Exception, match="not connected"):
+        space.standalone(cut, cfg)
+    g = torch.Generator().manual_seed(0)
+    batch = (torch.randn(6, 3, 16, 16, generator=g), torch.randint(10, (6,), generator=g))
+    names = est.defined_estimators("nb201")
+    # a connected cell: the same network, so the same values, as space.standalone's
+    a = est.estimate_all(space, whole, cfg, batch, shared=True, build=es.nb201_any_cell)
+    b = est.estimate_all(space, whole, cfg, batch, shared=True)
+    assert all(a[n] == b[n] for n in names)
+    # a disconnected cell: every estimator has a value (jacob_cov NaN: its Jacobian is zero), the
+    # same with shared and separate passes
+    shared = est.estimate_all(space, cut, cfg, batch, shared=True, build=es.nb201_any_cell)
+    alone = est.estimate_all(space, cut, cfg, batch, build=es.nb201_any_cell)
+    assert math.isnan(shared["jacob_cov"]) and all(_same(shared[n], alone[n]) for n in names)
+
+
+def test_table_builder_builds_by_name_and_workers_get_their_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_CACHED_ONLY", "0")
+    space, cfg = _smoke()
+    archs = [str(a) for a in space.all_cells()[9:11]]  # the second is disconnected
+    kw = dict(batch_size=8, estimators=["params", "naswot", "jacob_cov"], workers=1, progress=False, shared=True)
+    t = es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "a.csv", build="nb201_any_cell", **kw)
+    assert list(t["arch"]) == archs and math.isnan(t["jacob_cov"].iloc[1]) and np.isfinite(t["naswot"]).all()
+    with pytest.raises(ValueError, match="unknown build"):
+        es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "b.csv", build="nope", **kw)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "7")
+    with es._worker_env():
+        assert {k: __import__("os").environ[k] for k in es.WORKER_ENV} == es.WORKER_ENV
+    env = __import__("os").environ
+    assert "OPENBLAS_NUM_THREADS" not in env and env["MALLOC_TOP_PAD_"] == "7"
+
+
 def test_naswot_counts_a_tensor_read_by_several_relus_each_time():
     # three ReLUs read h, the third after h changed in place: the counts reused for the second
     # equal recomputed ones, the third is recomputed
