@@ -19,7 +19,7 @@ Tables (``results/estimators/<name>.csv`` through the results store, with proven
     Both build through ``build_estimator_table``: every finished architecture is appended to a
     log under ``runs/estimators/`` (``store.AppendLog``), so an interrupted run resumes where it
     stopped; missing architectures are computed in worker processes of one torch thread each
-    (``parallel.imap_workers``); the complete table is then stored once.
+    (``parallel.imap_workers``, started with ``WORKER_ENV``); the complete table is then stored once.
 
 Differences from the zero-cost reference's NAS-Bench-201 run (``nasbench2_pred.py``), to read
 beside its published correlations (``paper.published_free_estimators``)
@@ -253,7 +253,7 @@ def _stored_table(name: str, params: dict, archs: Sequence, space_name: str, cfg
                                    estimators=params["estimators"], workers=workers, progress=progress,
                                    command=command, shared=shared, build=build)
         cpu = "process CPU time per estimator, one torch thread" + (
-            "; the estimators of one shared pass (estimators.GRADIENT_GROUP, FORWARD_GROUP) split its time equally"
+            "; the estimators of the one shared pass (estimators.DATA_GROUP) split its time equally"
             if shared else "")
         df.attrs[EXTRA_ATTR] = {"batch": note, "cpu_seconds": cpu,
                                 "workers": default_workers() if workers is None else workers}
@@ -288,8 +288,11 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
             + "; the disconnected cells' networks built as the others (nb201_any_cell), their cells' output zero")
     cmd = (f"python -c 'from nas_core import estimator_study as s; s.nb201_full_scale({num_classes}"
            + ("" if n_cells is None else f", n_cells={n_cells}") + ")'")
-    # shared passes: the same values in 0.55x the CPU time (benchmarks/bench_estimators.py, 20 cells side by side:
-    # 4.29 -> 2.30 CPU s per cell with 10 classes, 4.29 -> 2.40 with 100)
+    # one shared pass, the values of separate passes (benchmarks/bench_estimators.py, 20 cells side by side in one
+    # process, 10 / 100 classes: separate 3.92 / 4.07 CPU s per cell, two shared passes 2.20 / 2.35, one 2.09 /
+    # 2.23); in fresh processes as the workers run (--processes, 3 rounds of 5 cells), two passes in the default
+    # environment 2.18 / 2.29 -> one pass with WORKER_ENV 1.85 / 1.84: 8.0 core-hours per table. grasp's Hessian
+    # product is 60% of what is left
     return _stored_table(name, _params("nb201", cfg, desc, names), cells, "nb201", cfg, note, workers, progress, cmd,
                          shared=True, build="nb201_any_cell")
 
