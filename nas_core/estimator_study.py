@@ -19,7 +19,7 @@ Tables (``results/estimators/<name>.csv`` through the results store, with proven
     Both build through ``build_estimator_table``: every finished architecture is appended to a
     log under ``runs/estimators/`` (``store.AppendLog``), so an interrupted run resumes where it
     stopped; missing architectures are computed in worker processes of one torch thread each
-    (``parallel.imap_workers``); the complete table is then stored once.
+    (``parallel.imap_workers``, started with ``WORKER_ENV``); the complete table is then stored once.
 
 Differences from the zero-cost reference's NAS-Bench-201 run (``nasbench2_pred.py``), to read
 beside its published correlations (``paper.published_free_estimators``)
@@ -54,6 +54,8 @@ Correlations (``correlations``)
 from __future__ import annotations
 
 import hashlib
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -66,8 +68,9 @@ from .paper import published_free_estimators
 from .analysis import stored_seed_ladder
 from .parallel import default_workers, imap_workers
 from .profiles import budget
-from .regime import FALLBACK_RATES, LADDER_PLAN
+from .regime import ALLOCATOR_ENV, FALLBACK_RATES, LADDER_PLAN
 from .spaces import get_space
+from .spaces.nb201 import Nb201Network
 from .store import EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, stored_or_none
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
 
@@ -108,23 +111,58 @@ def _columns(names: Sequence[str]) -> list[str]:
 
 _WORKER: dict = {}
 
+# The workers' environment (read when a process starts): glibc keeps freed memory (fewer page
+# faults, regime.ALLOCATOR_ENV) and numpy's OpenBLAS computes on one thread (jacob_cov's
+# correlation matrix: two spinning threads cost about 100x the CPU time of one on a shared
+# machine). Neither changes a value (benchmarks/bench_estimators.py --processes checks it).
+WORKER_ENV = {**ALLOCATOR_ENV, "OPENBLAS_NUM_THREADS": "1"}
 
-def _init_worker(setup: dict, shared: bool = False) -> None:
+
+@contextmanager
+def _worker_env():
+    """Within: processes started get ``WORKER_ENV``; this process's environment is restored after."""
+    before = {k: os.environ.get(k) for k in WORKER_ENV}
+    os.environ.update(WORKER_ENV)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def nb201_any_cell(arch, cfg: Mapping[str, Any]):
+    """NAS-Bench-201's stand-alone network of any of the 15,625 cells: ``space.standalone``'s
+    network for a connected cell (the same modules, so the same weights from the same seed), and
+    also for a disconnected one, which ``standalone`` refuses (its cells' output is zero; the
+    full-scale table scores it as the zero-cost authors do)."""
+    return Nb201Network(arch, cfg["C"], cfg["N"], cfg["num_classes"], cfg.get("in_channels", 3))
+
+
+BUILDERS = {"nb201_any_cell": nb201_any_cell}  # by name: a worker process receives the name
+
+
+def _init_worker(setup: dict, shared: bool = False, build: str | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    if _WORKER.get("hash") == setup["config_hash"] and _WORKER.get("shared") == shared:
+    if (_WORKER.get("hash"), _WORKER.get("shared"), _WORKER.get("build")) == (setup["config_hash"], shared, build):
         return
     _WORKER.clear()
     batch = est.estimator_batch(setup["cfg"], setup["batch_size"], setup["batch_seed"]) \
         if set(setup["estimators"]) - set(est.DATA_FREE) else (None, None)
-    _WORKER.update(hash=setup["config_hash"], setup=setup, space=get_space(setup["space"]), batch=batch, shared=shared)
+    _WORKER.update(hash=setup["config_hash"], setup=setup, space=get_space(setup["space"]), batch=batch, shared=shared,
+                   build=build)
 
 
 def _task(arch_str: str) -> dict:
     setup, space = _WORKER["setup"], _WORKER["space"]
+    build = _WORKER["build"]
     values = est.estimate_all(space, space.parse(arch_str), setup["cfg"], _WORKER["batch"], seed=setup["seed"],
-                              estimators=setup["estimators"], shared=_WORKER["shared"])
+                              estimators=setup["estimators"], shared=_WORKER["shared"],
+                              build=None if build is None else BUILDERS[build])
     return {"arch": arch_str, **values, "config_hash": setup["config_hash"]}
 
 
@@ -133,16 +171,22 @@ def _task(arch_str: str) -> dict:
 def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, Any], *, log_path,
                           batch_size: int = BATCH_SIZE, batch_seed: int = BATCH_SEED, seed: int = INIT_SEED,
                           estimators: Sequence[str] | None = None, workers: int | None = None,
-                          progress: bool = True, command: str | None = None, shared: bool = False) -> pd.DataFrame:
+                          progress: bool = True, command: str | None = None, shared: bool = False,
+                          build: str | None = None) -> pd.DataFrame:
     """Every estimator of every architecture, one row each in ``archs``' order.
 
-    ``shared``: the estimators that read the same pass from one pass each
+    ``shared``: the estimators that read the same pass from one pass
     (``estimators.estimate_all(shared=True)``): the same values, so not part of the
     configuration (a log may mix both); only the ``cpu_s_*`` columns differ in meaning.
 
+    ``build``: a name in ``BUILDERS``, the network builder instead of ``space.standalone``
+    (``"nb201_any_cell"``: NAS-Bench-201's disconnected cells too; the same network for the
+    others, so not part of the configuration either).
+
     Finished rows are appended to ``log_path`` at once and skipped when it is run again
     (resume); a log made for another configuration is refused. ``workers`` processes (default
-    ``$NAS_CORE_WORKERS`` or one per core) of one torch thread each; one runs here."""
+    ``$NAS_CORE_WORKERS`` or one per core) of one torch thread each, started with ``WORKER_ENV``;
+    one runs here (in this process's environment)."""
     from tqdm.auto import tqdm
 
     space = get_space(space_name)
@@ -153,6 +197,8 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
                                      + "; ".join(f"{n}: {est.UNDEFINED_FOR_LM[n]}" for n in undefined))
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if build is not None and build not in BUILDERS:
+        raise ValueError(f"unknown build {build!r}; choose from {', '.join(BUILDERS)}")
     arch_strs = list(dict.fromkeys(a if isinstance(a, str) else str(a) for a in archs))
     setup = _setup(space_name, cfg, batch_size, batch_seed, seed, names)
     log_path = Path(log_path)
@@ -173,7 +219,7 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
             try:
                 if n == 1:
                     with one_torch_thread():
-                        _init_worker(setup, shared)
+                        _init_worker(setup, shared, build)
                         try:
                             for a in todo:
                                 log.append(_task(a))
@@ -181,9 +227,11 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
                         finally:
                             _WORKER.clear()  # do not keep the batch alive in the caller
                 else:
-                    for row in imap_workers(_task, todo, n, initializer=_init_worker, initargs=(setup, shared)):
-                        log.append(row)
-                        bar.update(1)
+                    with _worker_env():
+                        for row in imap_workers(_task, todo, n, initializer=_init_worker,
+                                                initargs=(setup, shared, build)):
+                            log.append(row)
+                            bar.update(1)
             finally:
                 bar.close()
     frame = log.frame()
@@ -193,7 +241,8 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
 
 
 def _stored_table(name: str, params: dict, archs: Sequence, space_name: str, cfg: Mapping[str, Any], note: str,
-                  workers: int | None, progress: bool, command: str, shared: bool = False) -> pd.DataFrame:
+                  workers: int | None, progress: bool, command: str, shared: bool = False,
+                  build: str | None = None) -> pd.DataFrame:
     config_hash = _setup(space_name, cfg, params["batch_size"], params["batch_seed"], params["seed"],
                          params["estimators"])["config_hash"]
 
@@ -202,9 +251,9 @@ def _stored_table(name: str, params: dict, archs: Sequence, space_name: str, cfg
         df = build_estimator_table(space_name, archs, cfg, log_path=log, batch_size=params["batch_size"],
                                    batch_seed=params["batch_seed"], seed=params["seed"],
                                    estimators=params["estimators"], workers=workers, progress=progress,
-                                   command=command, shared=shared)
+                                   command=command, shared=shared, build=build)
         cpu = "process CPU time per estimator, one torch thread" + (
-            "; the estimators of one shared pass (estimators.GRADIENT_GROUP, FORWARD_GROUP) split its time equally"
+            "; the estimators of the one shared pass (estimators.DATA_GROUP) split its time equally"
             if shared else "")
         df.attrs[EXTRA_ATTR] = {"batch": note, "cpu_seconds": cpu,
                                 "workers": default_workers() if workers is None else workers}
@@ -235,13 +284,17 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
     desc = "all 15625 cells, benchmark index order" if n_cells is None else f"first {n_cells} cells, benchmark index order"
     name = f"nb201_full_c{num_classes}" + ("" if n_cells is None else f"_first{n_cells}")
     note = (f"{BATCH_SIZE} CIFAR-10 training images of the offline first-4000 subset (seed {BATCH_SEED}), labels 0-9"
-            + ("; the 100-class network sees the same CIFAR-10 images and labels" if num_classes == 100 else ""))
+            + ("; the 100-class network sees the same CIFAR-10 images and labels" if num_classes == 100 else "")
+            + "; the disconnected cells' networks built as the others (nb201_any_cell), their cells' output zero")
     cmd = (f"python -c 'from nas_core import estimator_study as s; s.nb201_full_scale({num_classes}"
            + ("" if n_cells is None else f", n_cells={n_cells}") + ")'")
-    # shared passes: the same values in 0.55x the CPU time (benchmarks/bench_estimators.py, 20 cells side by side:
-    # 4.29 -> 2.30 CPU s per cell with 10 classes, 4.29 -> 2.40 with 100)
+    # one shared pass, the values of separate passes (benchmarks/bench_estimators.py, 20 cells side by side in one
+    # process, 10 / 100 classes: separate 3.92 / 4.07 CPU s per cell, two shared passes 2.20 / 2.35, one 2.09 /
+    # 2.23); in fresh processes as the workers run (--processes, 3 rounds of 5 cells), two passes in the default
+    # environment 2.18 / 2.29 -> one pass with WORKER_ENV 1.85 / 1.84: 8.0 core-hours per table. grasp's Hessian
+    # product is 60% of what is left
     return _stored_table(name, _params("nb201", cfg, desc, names), cells, "nb201", cfg, note, workers, progress, cmd,
-                         shared=True)
+                         shared=True, build="nb201_any_cell")
 
 
 def cpu_scale(space_name: str, profile: str = "cpu", *, workers: int | None = None, progress: bool = True) -> pd.DataFrame:

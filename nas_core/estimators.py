@@ -85,7 +85,10 @@ def _forward(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def _loss(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    out = _forward(net, inputs)
+    return _loss_of(net, _forward(net, inputs), targets)
+
+
+def _loss_of(net: nn.Module, out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     if is_language_model(net):
         return F.nll_loss(out.reshape(-1, out.size(-1)), targets.reshape(-1))
     return F.cross_entropy(out, targets)
@@ -325,75 +328,88 @@ def _naswot_value(kernel: torch.Tensor) -> float:
 # Estimators whose definitions read the same pass of the same network on the same batch: the
 # gradient group all need one forward and dL/dW in train mode (fisher also dL/da of the modules'
 # outputs, which the same backward computes; grasp continues from that pass with its Hessian
-# product); the forward group both run the network forward on the batch in train mode (jacob_cov
-# then differentiates with respect to the input). Each estimator alone seeds torch and copies
-# the network before its pass, so one seeded pass on one copy sees the same weights, batch
-# statistics and dropout draws; the values are equal (tests/test_estimators.py).
+# product); the forward group run the same forward in train mode (jacob_cov then differentiates
+# the outputs' sum with respect to the input, naswot's hooks read the ReLU inputs). Each
+# estimator alone seeds torch and copies the network before its pass, so one seeded pass on one
+# copy sees the same weights, batch statistics and dropout draws; the values are equal
+# (tests/test_estimators.py).
 GRADIENT_GROUP = ("snip", "grad_norm", "fisher", "grasp")
 FORWARD_GROUP = ("jacob_cov", "naswot")
+DATA_GROUP = GRADIENT_GROUP + FORWARD_GROUP
 
 
-def gradient_group(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-                   names: Sequence[str] = GRADIENT_GROUP) -> dict[str, float]:
-    """snip, grad_norm, fisher and grasp (those in ``names``) from one forward pass and one
-    backward pass for dL/dW (with grasp: that backward keeps its graph, and grasp's Hessian
-    product follows), with the values each function gives alone. The gradient taken with its
-    graph equals the plain one exactly (the same kernels run; the tests check it)."""
-    names = [n for n in GRADIENT_GROUP if n in names]
-    if "fisher" in names:
-        _refuse_lm(net, "fisher")
-    net = _copy(net)
+def shared_pass(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None,
+                names: Sequence[str] = DATA_GROUP, *, copy_net: bool = True) -> dict[str, float]:
+    """The estimators of ``DATA_GROUP`` in ``names`` from one forward pass, with the values each
+    function gives alone: one backward for dL/dW (it keeps its graph when grasp's Hessian product
+    or jacob_cov's input gradient follows), jacob_cov's backward of the outputs' sum to the input
+    (the input requires its gradient; dL/dW does not ask for it, so the same kernels run), then
+    grasp's Hessian product. The gradient taken with its graph equals the plain one exactly (the
+    same kernels run; the tests check it). ``copy_net=False``: ``net`` itself is used and left
+    changed (``estimate_all``, which builds it, saves a deep copy)."""
+    names = [n for n in DATA_GROUP if n in names]
+    grad_names = [n for n in names if n in GRADIENT_GROUP]
+    for n in names:
+        if n in UNDEFINED_FOR_LM:
+            _refuse_lm(net, n)
+    if grad_names and targets is None:
+        raise ValueError(f"{', '.join(grad_names)} need the batch's targets")
+    if copy_net:
+        net = _copy(net)
+    else:
+        net.train()
+        net.zero_grad(set_to_none=True)
+    jacob, hessian = "jacob_cov" in names, "grasp" in names
     per_module, recording, handles = _fisher_hooks(net) if "fisher" in names else ({}, [False], [])
-    g_graph = None
+    kernel = None
+    if "naswot" in names:
+        kernel, more = _naswot_hooks(net, len(inputs))
+        handles += more
+    x = inputs.detach().clone().requires_grad_(True) if jacob else inputs
+    ws = _weights(net)
+    g_graph = grads = loss = None
     try:
-        ws = _weights(net)
-        loss = _loss(net, inputs, targets)
-        if "grasp" in names:
-            g_graph = torch.autograd.grad(loss, ws, allow_unused=True, create_graph=True)
-            grads = tuple(None if g is None else g.detach() for g in g_graph)
-        else:
-            grads = torch.autograd.grad(loss, ws, allow_unused=True)
+        with torch.set_grad_enabled(bool(grad_names) or jacob):
+            y = _forward(net, x)
+        if grad_names:
+            loss = _loss_of(net, y, targets)
+            if hessian:
+                g_graph = torch.autograd.grad(loss, ws, allow_unused=True, create_graph=True)
+                grads = tuple(None if g is None else g.detach() for g in g_graph)
+            else:
+                grads = torch.autograd.grad(loss, ws, allow_unused=True, retain_graph=jacob)
     finally:
-        recording[0] = False  # grasp's Hessian product runs back through the same outputs
+        recording[0] = False  # the passes below run back through the same outputs
         for h in handles:
             h.remove()
     out = {}
+    if jacob:
+        (jac,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y), retain_graph=hessian)
+        out["jacob_cov"] = _jacob_cov_value(jac)
+    if "naswot" in names:
+        out["naswot"] = _naswot_value(kernel)
     if "snip" in names:
         out["snip"] = _snip_value(ws, grads)
     if "grad_norm" in names:
         out["grad_norm"] = _grad_norm_value(grads)
     if "fisher" in names:
         out["fisher"] = _fisher_value(per_module)
-    if "grasp" in names:
+    if hessian:
         out["grasp"] = _grasp_value(loss, ws, grads, g_graph)
     return out
+
+
+def gradient_group(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                   names: Sequence[str] = GRADIENT_GROUP) -> dict[str, float]:
+    """snip, grad_norm, fisher and grasp (those in ``names``) from one forward and one backward
+    pass (``shared_pass``), with the values each function gives alone."""
+    return shared_pass(net, inputs, targets, [n for n in names if n in GRADIENT_GROUP])
 
 
 def forward_group(net: nn.Module, inputs: torch.Tensor, names: Sequence[str] = FORWARD_GROUP) -> dict[str, float]:
     """jacob_cov and naswot (those in ``names``) from one forward pass in train mode (jacob_cov's,
     with the input requiring its gradient; naswot's hooks read the same activations)."""
-    names = [n for n in FORWARD_GROUP if n in names]
-    for n in names:
-        _refuse_lm(net, n)
-    net = _copy(net)
-    kernel, handles = _naswot_hooks(net, len(inputs)) if "naswot" in names else (None, [])
-    x = inputs.detach().clone().requires_grad_("jacob_cov" in names)
-    try:
-        if "jacob_cov" in names:
-            y = net(x)
-        else:
-            with torch.no_grad():
-                net(x)
-    finally:
-        for h in handles:
-            h.remove()
-    out = {}
-    if "jacob_cov" in names:
-        (jac,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
-        out["jacob_cov"] = _jacob_cov_value(jac)
-    if "naswot" in names:
-        out["naswot"] = _naswot_value(kernel)
-    return out
+    return shared_pass(net, inputs, None, [n for n in names if n in FORWARD_GROUP])
 
 
 # ---------------------------------------------------------------- the batch and all estimators
@@ -431,7 +447,8 @@ def _input_shape(cfg: Mapping[str, Any]) -> tuple[int, int, int]:
 
 
 def estimate_all(space, arch, cfg: Mapping[str, Any], batch: tuple[torch.Tensor, torch.Tensor], *,
-                 seed: int = 0, estimators: Sequence[str] | None = None, shared: bool = False) -> dict[str, float]:
+                 seed: int = 0, estimators: Sequence[str] | None = None, shared: bool = False,
+                 build: Callable[[Any, Mapping[str, Any]], nn.Module] | None = None) -> dict[str, float]:
     """Every estimator (default: all defined for the space) of one architecture on one shared
     batch: ``{name: value}`` plus ``cpu_s_<name>`` (CPU seconds of this process, one thread
     expected) and ``build_cpu_s`` (building and initialising the network).
@@ -439,18 +456,22 @@ def estimate_all(space, arch, cfg: Mapping[str, Any], batch: tuple[torch.Tensor,
     ``torch.manual_seed(seed)`` before the network is built and before each estimator, so each
     value depends on (arch, cfg, batch, seed) only, not on which others run.
 
-    ``shared``: the estimators of ``GRADIENT_GROUP`` and of ``FORWARD_GROUP`` each from one pass
-    (``gradient_group``, ``forward_group``; torch seeded before it), with the same values; a
-    group's CPU seconds are split equally among its estimators (the row's sum stays the real
-    total; an estimator's cost alone is what ``shared=False`` records)."""
+    ``build(arch, cfg)``: builds the network instead of ``space.standalone`` (which refuses
+    NAS-Bench-201's disconnected cells; the full-scale table scores them too).
+
+    ``shared``: the estimators of ``DATA_GROUP`` from one pass (``shared_pass``; torch seeded
+    before it) on the network built here (no deep copy: it runs last), with the same values; the
+    pass's CPU seconds are split equally among its estimators (the row's sum stays
+    the real total; an estimator's cost alone is what ``shared=False`` records)."""
     names = tuple(defined_estimators(space.name) if estimators is None else estimators)
     unknown = [n for n in names if n not in ESTIMATORS]
     if unknown:
         raise ValueError(f"unknown estimator(s) {unknown}; choose from {', '.join(ESTIMATORS)}")
     inputs, targets = batch
+
     t0 = time.process_time()
     torch.manual_seed(seed)
-    net = space.standalone(arch, cfg)
+    net = space.standalone(arch, cfg) if build is None else build(arch, cfg)
     out: dict[str, float] = {"build_cpu_s": time.process_time() - t0}
     calls: dict[str, Callable[[], float]] = {
         "params": lambda: n_params(space, arch, cfg),
@@ -463,32 +484,29 @@ def estimate_all(space, arch, cfg: Mapping[str, Any], batch: tuple[torch.Tensor,
         "jacob_cov": lambda: jacob_cov(net, inputs),
         "naswot": lambda: naswot(net, inputs),
     }
-    groups: list[tuple[str, ...]] = []
+    group: tuple[str, ...] = ()
     if shared:
-        lm = is_language_model(net)
-        for group in (GRADIENT_GROUP, FORWARD_GROUP):
-            members = tuple(n for n in names if n in group)
-            if len(members) > 1 and not (lm and set(members) & set(UNDEFINED_FOR_LM)):
-                groups.append(members)
-    grouped = {n for g in groups for n in g}
+        members = tuple(n for n in names if n in DATA_GROUP)
+        if len(members) > 1 and not (is_language_model(net) and set(members) & set(UNDEFINED_FOR_LM)):
+            group = members
     for name in names:
-        if name in grouped:
+        if name in group:
             continue
         t0 = time.process_time()
         torch.manual_seed(seed)
         out[name] = calls[name]()
         out[f"cpu_s_{name}"] = time.process_time() - t0
-    for members in groups:
+    if group:
         t0 = time.process_time()
         torch.manual_seed(seed)
-        values = (gradient_group(net, inputs, targets, members) if members[0] in GRADIENT_GROUP
-                  else forward_group(net, inputs, members))
-        each = (time.process_time() - t0) / len(members)
-        for name in members:
+        values = shared_pass(net, inputs, targets, group, copy_net=False)  # the last use of net
+        each = (time.process_time() - t0) / len(group)
+        for name in group:
             out[name], out[f"cpu_s_{name}"] = values[name], each
     return {k: out[k] for k in ["build_cpu_s", *(x for n in names for x in (n, f"cpu_s_{n}"))]}
 
 
 __all__ = ["ESTIMATORS", "DATA_FREE", "UNDEFINED_FOR_LM", "EstimatorUndefined", "n_params", "n_flops", "synflow",
            "snip", "grad_norm", "grasp", "fisher", "jacob_cov", "naswot", "estimator_batch", "defined_estimators",
-           "estimate_all", "is_language_model", "GRADIENT_GROUP", "FORWARD_GROUP", "gradient_group", "forward_group"]
+           "estimate_all", "is_language_model", "GRADIENT_GROUP", "FORWARD_GROUP", "DATA_GROUP", "gradient_group", "forward_group",
+           "shared_pass"]

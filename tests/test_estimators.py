@@ -259,3 +259,84 @@ def test_table_builder_shared_passes_store_the_same_values(tmp_path, monkeypatch
     b = es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "b.csv", shared=True, **kw)
     cols = ["arch", "snip", "fisher", "naswot", "jacob_cov", "config_hash"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+def test_one_shared_pass_for_any_mix_of_the_two_groups():
+    # the forward estimators read the gradient estimators' forward pass: every mix gives what
+    # each estimator gives alone, on a copy or (copy_net=False) on the network itself
+    space, cfg = get_space("nb201"), es.nb201_full_config(10)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(4, 3, 32, 32, generator=g), torch.randint(10, (4,), generator=g)
+    torch.manual_seed(0)
+    net = space.standalone(space.sample_many(1, seed=7)[0], cfg)
+    alone = {n: getattr(est, n)(net, x, y) if n in est.GRADIENT_GROUP else getattr(est, n)(net, x)
+             for n in est.DATA_GROUP}
+    for names in (["snip", "naswot"], ["jacob_cov", "grasp"], ["jacob_cov", "fisher", "grad_norm"], est.DATA_GROUP):
+        torch.manual_seed(0)
+        got = est.shared_pass(net, x, y, names)
+        assert set(got) == set(names) and all(_same(got[n], alone[n]) for n in names), (names, got)
+    got = est.shared_pass(__import__("copy").deepcopy(net), x, y, copy_net=False)
+    assert all(_same(got[n], alone[n]) for n in est.DATA_GROUP)
+    with pytest.raises(ValueError, match="targets"):
+        est.shared_pass(net, x, None, ["snip", "naswot"])
+
+
+def test_disconnected_cells_are_built_for_the_full_scale_table():
+    space = get_space("nb201")
+    cfg = {**space.config("smoke"), "dataset": "synthetic"}
+    cells = space.all_cells()
+    cut, whole = cells[10], cells[0]  # benchmark index 10 is disconnected, 0 is not
+    with pytest.raises(Exception, match="not connected"):
+        space.standalone(cut, cfg)
+    g = torch.Generator().manual_seed(0)
+    batch = (torch.randn(6, 3, 16, 16, generator=g), torch.randint(10, (6,), generator=g))
+    names = est.defined_estimators("nb201")
+    # a connected cell: the same network, so the same values, as space.standalone's
+    a = est.estimate_all(space, whole, cfg, batch, shared=True, build=es.nb201_any_cell)
+    b = est.estimate_all(space, whole, cfg, batch, shared=True)
+    assert all(a[n] == b[n] for n in names)
+    # a disconnected cell: every estimator has a value (jacob_cov NaN: its Jacobian is zero), the
+    # same with shared and separate passes
+    shared = est.estimate_all(space, cut, cfg, batch, shared=True, build=es.nb201_any_cell)
+    alone = est.estimate_all(space, cut, cfg, batch, build=es.nb201_any_cell)
+    assert math.isnan(shared["jacob_cov"]) and all(_same(shared[n], alone[n]) for n in names)
+
+
+def test_table_builder_builds_by_name_and_workers_get_their_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_CACHED_ONLY", "0")
+    space, cfg = _smoke()
+    archs = [str(a) for a in space.all_cells()[9:11]]  # the second is disconnected
+    kw = dict(batch_size=8, estimators=["params", "naswot", "jacob_cov"], workers=1, progress=False, shared=True)
+    t = es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "a.csv", build="nb201_any_cell", **kw)
+    assert list(t["arch"]) == archs and math.isnan(t["jacob_cov"].iloc[1]) and np.isfinite(t["naswot"]).all()
+    with pytest.raises(ValueError, match="unknown build"):
+        es.build_estimator_table("nb201", archs, cfg, log_path=tmp_path / "b.csv", build="nope", **kw)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "7")
+    with es._worker_env():
+        assert {k: __import__("os").environ[k] for k in es.WORKER_ENV} == es.WORKER_ENV
+    env = __import__("os").environ
+    assert "OPENBLAS_NUM_THREADS" not in env and env["MALLOC_TOP_PAD_"] == "7"
+
+
+def test_naswot_counts_a_tensor_read_by_several_relus_each_time():
+    # three ReLUs read h, the third after h changed in place: the counts reused for the second
+    # equal recomputed ones, the third is recomputed
+    class Branches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.r = nn.Linear(5, 40), nn.ModuleList(nn.ReLU() for _ in range(3))
+
+        def forward(self, x):
+            h = self.lin(x)
+            a, b = self.r[0](h), self.r[1](h)
+            h.sub_(0.3)
+            return a + b + self.r[2](h)
+
+    torch.manual_seed(0)
+    net, x = Branches(), torch.randn(8, 5)
+    with torch.no_grad():
+        h = net.lin(x)
+    codes = [(h > 0).double(), (h > 0).double(), (h - 0.3 > 0).double()]
+    kernel = sum(c @ c.T + (1 - c) @ (1 - c).T for c in codes)
+    assert est.naswot(net, x) == np.linalg.slogdet(kernel.numpy())[1]
