@@ -51,8 +51,8 @@ import pandas as pd
 from . import metrics, study, verdicts
 from .groundtruth import build_ground_truth
 from .parallel import compute_missing
-from .profiles import budget, check_profile
-from .spaces import get_space
+from .profiles import PROFILES, budget, check_profile
+from .spaces import SPACE_NAMES, get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
 from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
 from .store import stored_or_none
@@ -72,11 +72,20 @@ SWEEP_SPACES = ("nb101", "nb201", "darts_cnn", "darts_rnn")
 DEFAULT_FREE = {"smoke": (0, 1), "cpu": (0, 1, 2, 3), "paper": (0, 1, 2, 3, 4, 5, 6)}
 # Stand-alone trainings per DARTS pruned space for Figure 6a (the paper: 10 random architectures).
 DEFAULT_AROUND_GT = {"smoke": 1, "cpu": 3, "paper": 10}
-# The paper trains each DARTS-CIFAR10 pruning supernet for 2k epochs (section 3.3). The cpu
-# NAS-Bench ladders grew past 128 epochs (training regime); their sweeps keep the 8 epochs of the
-# ladder they were computed on, so no stored sweep changes meaning.
-PAPER_EPOCHS = {("darts_cnn", "paper"): 2000}
-PINNED_EPOCHS = {**PAPER_EPOCHS, ("nb101", "cpu"): 8, ("nb201", "cpu"): 8}
+
+
+def _budget_fact(field: str) -> dict:
+    """``{(space, profile): value}`` of a pruning field of the spaces' budgets, where one is set:
+    a read-only view of the one place each lives (``Budget.pruning_epochs`` ...)."""
+    return {(s, p): getattr(budget(s, p), field) for p in PROFILES for s in SPACE_NAMES
+            if getattr(budget(s, p), field) is not None}
+
+
+# The sweeps' supernet epochs where a space's budget pins them (``Budget.pruning_epochs``): the
+# paper's 2k on DARTS-CIFAR10 (section 3.3), the 8 of the cpu NAS-Bench ladders the sweeps were
+# computed on. Views, for notebooks; ``default_epochs`` reads the budget.
+PINNED_EPOCHS = _budget_fact("pruning_epochs")
+PAPER_EPOCHS = {k: e for k, e in PINNED_EPOCHS.items() if k[1] == "paper"}
 # Precision of the best / worst fractions (Figure 17).
 FRACTIONS = (0.1, 0.3)
 
@@ -130,10 +139,10 @@ def default_epochs(space_name: str, profile: str) -> int:
     ProxylessNAS and DARTS-PTB; smoke: 1; paper: 1000 for NB-101 as Table 3, 256 for NB-201),
     or the paper's stated budget (2k epochs on DARTS-CIFAR10 at paper scale). A sweep trains
     one supernet per pruned space and seed, so this rung sets most of its cost."""
-    if (space_name, profile) in PINNED_EPOCHS:
-        return PINNED_EPOCHS[space_name, profile]
-    ladder = budget(space_name, profile).ladder
-    return int(ladder[(len(ladder) - 1) // 2])
+    b = budget(space_name, profile)
+    if b.pruning_epochs is not None:
+        return b.pruning_epochs
+    return int(b.ladder[(len(b.ladder) - 1) // 2])
 
 
 def keep_count(n: int, factor) -> int:
@@ -626,10 +635,10 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
 # 8-epoch results stay as they are. DARTS-CIFAR10 and DARTS-PTB get none: no rung of their
 # ladders ranks (every interval holds 0, up to 32 and 16 epochs), and they are swept unpruned
 # only, for Figures 17-18, which read the ladder's trained supernets instead.
-TRAINED_EPOCHS = {("nb101", "cpu"): 32, ("nb201", "cpu"): 128, ("nb101", "smoke"): 2, ("nb201", "smoke"): 2}
-# Figures 6b/6c past 4 epochs: the top rung of the DARTS-CIFAR10 and ProxylessNAS ladders
-TRAINED_AROUND_EPOCHS = {("darts_cnn", "cpu"): 32, ("proxyless", "cpu"): 32,
-                         ("darts_cnn", "smoke"): 2, ("proxyless", "smoke"): 2}
+# Each budget says its family's epochs (``Budget.pruning_trained_epochs``, ``around_trained_epochs``:
+# Figures 6b/6c past 4 epochs, the top rung of the DARTS-CIFAR10 and ProxylessNAS ladders); views:
+TRAINED_EPOCHS = _budget_fact("pruning_trained_epochs")
+TRAINED_AROUND_EPOCHS = _budget_fact("around_trained_epochs")
 TRAINED_SEEDS = (0, 1, 2)
 # random pruning draws one subset per supernet seed (the i-th pruning seed for the i-th supernet
 # seed): three draws at the cost of one, and the spread over seeds is random pruning's as a method
@@ -675,10 +684,10 @@ def trained_jobs(space_name: str, profile: str, family: str = "sweep") -> list[P
     """The supernets of a trained-budget family, seed by seed (a finished seed is a usable
     sweep); empty where the family has no budget for the space and profile."""
     if family == "around":
-        e = TRAINED_AROUND_EPOCHS.get((space_name, profile))
+        e = budget(space_name, profile).around_trained_epochs
         return [] if e is None else [PrunedJob("around", space_name, e, s, "around", k)
                                      for s in TRAINED_SEEDS for k in default_free(profile)]
-    e = TRAINED_EPOCHS.get((space_name, profile))
+    e = budget(space_name, profile).pruning_trained_epochs
     if e is None:
         return []
     out = []

@@ -145,3 +145,13 @@ def test_the_other_facts_are_well_formed(name):
 
 def test_the_registry_order_is_table_2s():
     assert list(training.SUPERNET_RECIPES) == list(SPACE_NAMES) == list(paper.TABLE2.columns)
+
+
+@SPACES
+def test_pruning_budgets_are_rungs_of_the_ladder(name):
+    # the sweeps were computed on the ladder's rung; a trained-budget family's guided pruning ranks
+    # by the ladder's stored supernet at the same budget
+    for p in PROFILES:
+        b = get_space(name).budgets[p]
+        for e in (b.pruning_epochs, b.pruning_trained_epochs, b.around_trained_epochs):
+            assert e is None or e in b.ladder

@@ -367,10 +367,12 @@ class DartsCnnSpace(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(),
+        "smoke": smoke_budget(around_trained_epochs=2),
         "cpu": Budget((1, 2, 4, 8, 16, 32), 10, 100, 60, gt_extra_seed_archs=50,
-                      recipe_overrides={"batch_size": 96, "bn_calib_steps": 10, "bn_calib_batch_size": 100}),
-        "paper": Budget((32, 64, 128, 256, 512, 1000, 2000, 4000, 8000), 600, 1000, 100, gt_extra_seed_archs=100),
+                      recipe_overrides={"batch_size": 96, "bn_calib_steps": 10, "bn_calib_batch_size": 100},
+                      around_trained_epochs=32),  # Figures 6b/6c past 4 epochs: the ladder's top rung
+        "paper": Budget((32, 64, 128, 256, 512, 1000, 2000, 4000, 8000), 600, 1000, 100, gt_extra_seed_archs=100,
+                        pruning_epochs=2000),  # section 3.3: each pruning supernet trains 2k epochs
     }
     supernet_recipe = Recipe(batch_size=448, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=3e-4,
                              grad_clip=5, aux_weight=0.4, cutout=16, drop_path=0.2, bn_calib_batch_size=200,

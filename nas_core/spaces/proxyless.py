@@ -343,12 +343,13 @@ class ProxylessSpace(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(supernet_cfg={"zero_init_residual": True}),  # as cpu
+        "smoke": smoke_budget(supernet_cfg={"zero_init_residual": True}, around_trained_epochs=2),  # as cpu
         # supernet_cfg: without identity-initialised residual blocks the cpu supernet stays at chance
         # for its whole ladder (train loss ln 10; pilots in results/supernets, the book's Figure 1 page)
         "cpu": Budget((1, 2, 4, 8, 16, 32), 5, 100, 20, gt_extra_seed_archs=20,
                       recipe_overrides={"batch_size": 128, "bn_calib_steps": 10, "bn_calib_batch_size": 100},
-                      supernet_cfg={"zero_init_residual": True}),
+                      supernet_cfg={"zero_init_residual": True},
+                      around_trained_epochs=32),  # Figures 6b/6c past 4 epochs: the ladder's top rung
         "paper": Budget((32, 64, 128, 256, 512, 1000), 300, 1000, 36),
     }
     supernet_recipe = Recipe(batch_size=1024, lr=0.2, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=5e-4,
