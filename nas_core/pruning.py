@@ -54,7 +54,6 @@ from .parallel import compute_missing
 from .profiles import PROFILES, budget, check_profile
 from .spaces import SPACE_NAMES, get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
-from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
 from .store import stored_or_none
 from .training import recipe_for
 
@@ -64,10 +63,10 @@ METHOD_LABELS = {"optimistic": "optimistic", "random": "random", "guided": "supe
 # Pruning factors per profile (the first must be 1: the unpruned sample). The smoke sample
 # holds 8 architectures, the cpu one 300 (nb201, nb101) or 60 (DARTS spaces), the paper's 1000.
 DEFAULT_FACTORS = {"smoke": (1, 2), "cpu": (1, 2, 4, 8), "paper": (1, 2, 4, 8, 16, 32)}
-# Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply
-# (the paper's Figure 5 shows NB-101 and NB-201; DARTS-CIFAR10 and DARTS-PTB appear in 17-18).
-SWEEP_SPACES = ("nb101", "nb201", "darts_cnn", "darts_rnn")
-# The gold architecture of each space Figure 6 prunes around (6b, 6c): GOLD, in spaces/gold.py.
+# Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply (each says so:
+# ``pruning_sweep``; the paper's Figure 5 shows NB-101 and NB-201, 17-18 add DARTS-CIFAR10 and DARTS-PTB).
+SWEEP_SPACES = tuple(n for n in SPACE_NAMES if get_space(n).pruning_sweep)
+# The gold architecture of each space Figure 6 prunes around (6b, 6c): the space's ``gold`` (GOLD: a view).
 # Free choice blocks / layers of the spaces around the gold architecture (7 ** n architectures).
 DEFAULT_FREE = {"smoke": (0, 1), "cpu": (0, 1, 2, 3), "paper": (0, 1, 2, 3, 4, 5, 6)}
 # Stand-alone trainings per DARTS pruned space for Figure 6a (the paper: 10 random architectures).
@@ -247,32 +246,18 @@ def subset_space(space_name: str, archs: Sequence):
 
 
 def around_space(space_name: str, n_free: int, seed: int = 0, gold=None):
-    """A space of ``7 ** n_free`` architectures around the gold architecture (Figure 6).
-
-    DARTS-CIFAR10: ``fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)``: every
-    block keeps the gold input, ``n_free`` blocks (drawn with ``seed``) choose among the 7 ops.
-    ProxylessNAS: ``n_free`` of the 15 skippable layers (drawn with ``seed``) choose among
-    their 7 candidates, all other layers are fixed to the gold op. ``n_free = 0`` is the gold
-    architecture alone. Always contains the gold architecture.
+    """A space of ``7 ** n_free`` architectures around the gold architecture (Figure 6), built
+    by the space (``around``: DARTS-CIFAR10 frees ``n_free`` of its 16 choice blocks' ops,
+    ProxylessNAS ``n_free`` of its 15 skippable layers, drawn with ``seed``). ``n_free = 0`` is
+    the gold architecture alone. Always contains the gold architecture.
     """
     if isinstance(n_free, bool) or not isinstance(n_free, numbers.Integral):
         raise ValueError(f"n_free must be an integer, got {n_free!r}")
     space = get_space(space_name)
     gold = gold_architecture(space_name) if gold is None else gold
-    if space_name == "darts_cnn":
-        if not 0 <= n_free <= 16:
-            raise ValueError(f"DARTS-CIFAR10 has 16 choice blocks: n_free must be in 0..16, got {n_free}")
-        return space.fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)
-    if space_name == "proxyless":
-        skippable = [n for n, keep in zip(DECISION_NAMES, KEEPS_SHAPE) if keep]
-        if not 0 <= n_free <= len(skippable):
-            raise ValueError(f"ProxylessNAS has {len(skippable)} skippable layers: n_free must be in "
-                             f"0..{len(skippable)}, got {n_free}")
-        space.validate(gold)
-        free = set(random.Random(seed).sample(skippable, n_free))
-        d = space.decisions(gold)
-        return space.restrict({k: (v,) for k, v in d.items() if k not in free})
-    raise ValueError(f"cannot prune {space_name!r} around a gold architecture; spaces: {', '.join(AROUND_SPACES)}")
+    if space_name not in AROUND_SPACES:
+        raise ValueError(f"cannot prune {space_name!r} around a gold architecture; spaces: {', '.join(AROUND_SPACES)}")
+    return space.around(gold, n_free, seed)
 
 
 def space_archs(space, n_max: int, seed: int = 0) -> list:

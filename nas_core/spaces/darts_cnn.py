@@ -383,6 +383,8 @@ class DartsCnnSpace(SearchSpace):
                                cutout=16, drop_path=0.2, epochs=600, source="DARTS cnn/train.py")
     table2_column = "DARTS-C"
     edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
+    pruning_sweep = True
+    gold, gold_name = DARTS_V2, "DARTS (second order)"  # Figure 6b prunes around it
 
     def __init__(self, distinct_inputs: bool = True, allowed: Mapping[str, Iterable] | None = None):
         self.distinct_inputs = distinct_inputs
@@ -523,6 +525,13 @@ class DartsCnnSpace(SearchSpace):
         """Exact sub-space: decisions narrowed to ``allowed`` (intersected with this space's)."""
         merged = narrow_choices(self.allowed, allowed)
         return DartsCnnSpace(self.distinct_inputs, merged)
+
+    def around(self, gold: DartsCnnArch, n_free: int, seed: int = 0) -> "DartsCnnSpace":
+        """Figure 6b: ``fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)``: every block keeps
+        the gold input, ``n_free`` blocks (drawn with ``seed``) choose among the 7 ops."""
+        if not 0 <= n_free <= 16:
+            raise ValueError(f"DARTS-CIFAR10 has 16 choice blocks: n_free must be in 0..16, got {n_free}")
+        return self.fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)
 
     def fix_blocks(self, arch: DartsCnnArch, n_fixed: int, seed: int, fix_all_inputs: bool = False) -> "DartsCnnSpace":
         """Pruned space around ``arch`` (paper Figure 6): ``n_fixed`` of the 16 choice

@@ -365,6 +365,7 @@ class ProxylessSpace(SearchSpace):
     # Figure 1: the paper had no fair number of ground truths here, so it shows no correlation and
     # draws the stand-alone accuracy of the ProxylessNAS-GPU architecture instead.
     reference_line = True
+    gold, gold_name = PROXYLESS_GPU, "ProxylessNAS-GPU"  # Figure 6c prunes around it
 
     def __init__(self, choices: tuple[tuple[str, ...], ...] = FULL_CHOICES):
         self.choices = tuple(tuple(c) for c in choices)
@@ -417,6 +418,18 @@ class ProxylessSpace(SearchSpace):
         arch = ProxylessArch(tuple(decisions[n] for n in DECISION_NAMES))
         self.validate(arch)
         return arch
+
+    def around(self, gold: ProxylessArch, n_free: int, seed: int = 0) -> "ProxylessSpace":
+        """Figure 6c: ``n_free`` of the 15 skippable layers (drawn with ``seed``) choose among their 7
+        candidates, every other layer is fixed to the gold op."""
+        skippable = [n for n, keep in zip(DECISION_NAMES, KEEPS_SHAPE) if keep]
+        if not 0 <= n_free <= len(skippable):
+            raise ValueError(f"ProxylessNAS has {len(skippable)} skippable layers: n_free must be in "
+                             f"0..{len(skippable)}, got {n_free}")
+        self.validate(gold)
+        free = set(random.Random(seed).sample(skippable, n_free))
+        d = self.decisions(gold)
+        return self.restrict({k: (v,) for k, v in d.items() if k not in free})
 
     def restrict(self, allowed: Mapping[str, Iterable]) -> "ProxylessSpace":
         """Narrow some layers' choices (optimistic pruning, paper Figure 6c). Candidates must
