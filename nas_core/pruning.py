@@ -48,7 +48,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import metrics, study, verdicts
+from . import metrics, paper, study, verdicts
 from .groundtruth import build_ground_truth
 from .parallel import compute_missing
 from .profiles import PROFILES, budget, check_profile
@@ -88,21 +88,10 @@ PAPER_EPOCHS = {k: e for k, e in PINNED_EPOCHS.items() if k[1] == "paper"}
 # Precision of the best / worst fractions (Figure 17).
 FRACTIONS = (0.1, 0.3)
 
-# Numbers the paper states in section 3.3 (labelled "paper" wherever they are shown).
-PAPER_FIGURE6 = {
-    "darts_cnn": {"best_supernet_acc": 97.57, "at_size": 343,
-                  "text": "DARTS-CIFAR10: best supernet accuracy 97.57% with 343 architectures trained together"},
-    "proxyless": {"best_supernet_acc": 75.04, "at_size": 7,
-                  "text": "ProxylessNAS: best supernet accuracy 75.04% with 7 architectures"},
-    "best_vs_mean": "small pruned spaces: best and mean supernet accuracy differ by less than 0.1%",
-}
-# Precision of the supernet (section 3.3 and Figure 17), as stated in the text.
-PAPER_PRECISION = {
-    ("nb101", "worst", 0.3): 0.70,
-    ("nb101", "best", 0.3): 0.50,
-    ("darts_rnn", "worst", 0.3): 0.20,
-    ("darts_rnn", "best", 0.3): 0.20,
-}
+# Numbers the paper states in section 3.3 (labelled "paper" wherever they are shown), transcribed
+# in paper.py: Figure 6's best supernet accuracies and Figure 17's precisions.
+PAPER_FIGURE6 = paper.FIGURE6
+PAPER_PRECISION = paper.PRECISION
 # The paper's item each claim of ``verdict_table`` belongs to (the results page groups by it).
 CLAIM_ITEMS = {"worst_vs_best": "Figure 17", "quality_top10": "Figure 6"}
 
