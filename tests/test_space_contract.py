@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from nas_core import paper, profiles, pruning, sampling, study, training
+from nas_core import paper, profiles, pruning, regime, sampling, study, training
 from nas_core.spaces import SPACE_NAMES, STUDY_FACTS, InvalidArchitecture, get_space
 from nas_core.spaces.config import PROFILES, Budget, Recipe
 
@@ -184,3 +184,10 @@ def test_a_sweep_space_has_a_ground_truth_sample_to_prune(name):
             pruning.check_factors(pruning.default_factors(p), b.n_gt_archs)
         else:
             assert b.pruning_trained_epochs is None
+
+
+@SPACES
+def test_the_regime_can_cost_every_space(name):
+    # the plan's core-hours fall back on the space's measured rates where nothing stored records them
+    rates = get_space(name).fallback_rates
+    assert len(rates) == 2 and all(r > 0 for r in rates) and regime.FALLBACK_RATES[name] == rates

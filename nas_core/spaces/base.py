@@ -64,6 +64,10 @@ class SearchSpace:
     pruning_sweep: bool = False  # Figure 5's sweep and Figures 17-18 apply: a ground-truth sample to prune
     gold: Any = None  # the architecture Figure 6 prunes around (6b, 6c; ``around``); None: the space has none
     gold_name: str | None = None  # its name in the book
+    # (seconds per supernet training epoch, per scored architecture) at the cpu profile with one thread,
+    # measured on 3 December 2026 (AMD EPYC family 26, AVX512) with two processes busy: what the
+    # regime's plan costs by where no stored result of the space records them (regime.measured_rates)
+    fallback_rates: tuple[float, float] | None = None
 
     # ---- architectures -------------------------------------------------------
     def parse(self, s: str):
@@ -157,7 +161,7 @@ class SearchSpace:
 
 STUDY_FACTS = ("budgets", "supernet_recipe", "standalone_recipe", "table2_column", "paper_paths", "gt_variant",
                "pilot_candidates", "reference_line", "edit_reference", "benchmark_gt_profiles", "benchmark_tables",
-               "pruning_sweep", "gold", "gold_name")
+               "pruning_sweep", "gold", "gold_name", "fallback_rates")
 
 
 class SubsetSpace(SearchSpace):

@@ -385,6 +385,7 @@ class DartsCnnSpace(SearchSpace):
     edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
     pruning_sweep = True
     gold, gold_name = DARTS_V2, "DARTS (second order)"  # Figure 6b prunes around it
+    fallback_rates = (18.5, 5.2)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
 
     def __init__(self, distinct_inputs: bool = True, allowed: Mapping[str, Iterable] | None = None):
         self.distinct_inputs = distinct_inputs

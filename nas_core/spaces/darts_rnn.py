@@ -209,6 +209,7 @@ class DartsRnnSpace(SearchSpace):
                         "paper": {"paper": ({}, budgets["paper"].gt_epochs)}}
     edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
     pruning_sweep = True
+    fallback_rates = (8.6, 1.2)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
 
     def __init__(self, allowed: Mapping[str, Iterable] | None = None):
         self.allowed = dict(self._full_choices())

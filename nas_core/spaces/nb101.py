@@ -531,6 +531,7 @@ class NasBench101Space(SearchSpace):
                                source="NAS-Bench-101 (nasbench lib/config.py, model_builder.py)")
     table2_column = "NB-101"
     pruning_sweep = True
+    fallback_rates = (4.25, 2.24)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
     # Figure 12, after the paper's A.3: from RMSProp to momentum SGD with gradient clipping 5, cutout
     # and longer training. At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs
     # double, not x5.

@@ -318,6 +318,7 @@ class NasBench201Space(SearchSpace):
                                source="NAS-Bench-201 (Dong & Yang 2020, sec. 2.4)")
     table2_column = "NB-201"
     pruning_sweep = True
+    fallback_rates = (6.35, 2.43)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
     paper_paths = 5  # appendix B.1: five paths per mini-batch (an edge has 5 ops)
     # Figure 12, after the paper's A.3: a wider stem network, cutout, gradient clipping 5 and longer
     # training. At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs double, not x5.
