@@ -54,7 +54,7 @@ from .parallel import compute_missing
 from .profiles import PROFILES, budget, check_profile
 from .spaces import SPACE_NAMES, get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
-from .store import stored_or_none
+from .store import result_name, stored_or_none
 from .training import recipe_for
 
 METHODS = ("optimistic", "random", "guided")
@@ -281,7 +281,8 @@ def _on_space(space_name, profile, space, archs, epochs, seed=0, space_id=None, 
     params = dict(space=space_name, profile=profile, epochs=epochs, seed=seed, strategy="uniform",
                   pruned_space=sid, space_size=space.size(), n_archs=len(strs), archs_sha256=_sha(strs),
                   cfg=cfg, recipe=dataclasses.asdict(recipe), max_steps_per_epoch=b.max_steps_per_epoch)
-    name = f"{space_name}_{profile}_size{space.size()}_e{epochs}_s{seed}_{study.short_hash(params)}"
+    name = result_name(space_name, profile, f"size{space.size()}", epochs=epochs, seed=seed,
+                       params_hash=study.short_hash(params))
     return name, params, archs, cfg, recipe
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 from . import checkpoints, parallel, pruning, study
 from .profiles import budget
 from .spaces import SPACE_NAMES, FactTable
-from .store import load_checkpoint, stored_or_none
+from .store import load_checkpoint, result_name, stored_or_none
 
 # glibc keeps freed memory instead of returning it to the system after every step: about 12k
 # fewer page faults per training step on these networks; the arithmetic is unchanged
@@ -111,7 +111,7 @@ def pruned_rates(space: str, kind: str, profile: str = "cpu") -> tuple[float, fl
     pruned spaces of ``space`` of this ``kind`` ("subset" or "around"): the lower quartile of each
     (runs that shared the cores record more than they need); None without one."""
     epoch_s, arch_s = [], []
-    for meta_path in sorted((study.results_root() / "pruning").glob(f"{space}_{profile}_size*.json")):
+    for meta_path in sorted((study.results_root() / "pruning").glob(f"{result_name(space, profile, 'size')}*.json")):
         meta = json.loads(meta_path.read_text())
         p = meta.get("params", {})
         if p.get("pruned_space", {}).get("kind") != kind or not p.get("epochs"):
@@ -133,7 +133,7 @@ def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]
     The quickest, since a run that shared the cores with other work records more than it needs."""
     train, score = FALLBACK_RATES[space]
     source = "measured 3 December 2026"
-    for meta_path in sorted((study.results_root() / "supernets").glob(f"{space}_{profile}_uniform_*.json")):
+    for meta_path in sorted((study.results_root() / "supernets").glob(f"{result_name(space, profile, 'uniform')}_*.json")):
         meta = json.loads(meta_path.read_text())
         hist = meta.get("extra", {}).get("train_history") or []
         if not hist or not meta.get("wall_time_s"):
