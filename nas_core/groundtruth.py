@@ -47,7 +47,8 @@ from . import metrics, settings
 from .parallel import imap_workers
 from .profiles import PROFILES, budget
 from .spaces import SPACE_NAMES, InvalidArchitecture, get_space
-from .store import AppendLog, StoreError, atomic_write_bytes, canonical_json, exclusive, provenance, require_compute
+from .store import (AppendLog, StoreError, atomic_write_bytes, canonical_json, exclusive, provenance, require_compute,
+                    result_name)
 from .training import recipe_for, train_standalone
 
 COLUMNS = ("arch", "seed", "valid", "test", "params", "flops", "wall_s", "epochs", "profile", "config_hash")
@@ -69,7 +70,7 @@ def ground_truth_path(space_name: str, profile: str, kind: str | None = None, *,
     ``"reference"`` (the gold architecture of Figure 1's ProxylessNAS reference line)."""
     if kind not in GT_KINDS:
         raise ValueError(f"unknown ground-truth kind {kind!r}; choose from {GT_KINDS}")
-    name = f"{space_name}_{profile}" + (f"_{kind}" if kind else "")
+    name = result_name(space_name, profile, kind)
     return (settings.current().results_root if root is None else root) / "groundtruth" / f"{name}.csv"
 
 

@@ -153,6 +153,23 @@ def correlation_vs_epochs(space: str) -> pd.Series:
     return pd.Series([m.loc[gt_row, c] for c in naive], index=pd.Index(epochs, name="epochs"), name="paper")
 
 
+# Section 3.3 on the spaces pruned around a gold architecture (Figure 6; ``pruning.PAPER_FIGURE6``).
+FIGURE6 = {
+    "darts_cnn": {"best_supernet_acc": 97.57, "at_size": 343,
+                  "text": "DARTS-CIFAR10: best supernet accuracy 97.57% with 343 architectures trained together"},
+    "proxyless": {"best_supernet_acc": 75.04, "at_size": 7,
+                  "text": "ProxylessNAS: best supernet accuracy 75.04% with 7 architectures"},
+    "best_vs_mean": "small pruned spaces: best and mean supernet accuracy differ by less than 0.1%",
+}
+# Precision of the supernet (section 3.3 and Figure 17), as stated in the text
+# (``pruning.PAPER_PRECISION``): (space, best / worst, fraction) -> precision.
+PRECISION = {
+    ("nb101", "worst", 0.3): 0.70,
+    ("nb101", "best", 0.3): 0.50,
+    ("darts_rnn", "worst", 0.3): 0.20,
+    ("darts_rnn", "best", 0.3): 0.20,
+}
+
 # Section 3.1 on ProxylessNAS: the supernet's mean accuracy is "only 2% away from" the
 # stand-alone top-1 of Proxyless-GPU, Figure 1's reference line, at 1k epochs.
 PROXYLESS_REFERENCE_GAP = 2.0

@@ -48,14 +48,13 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import metrics, study, verdicts
+from . import metrics, paper, study, verdicts
 from .groundtruth import build_ground_truth
 from .parallel import compute_missing
-from .profiles import budget, check_profile
-from .spaces import get_space
+from .profiles import PROFILES, budget, check_profile
+from .spaces import SPACE_NAMES, get_space
 from .spaces.gold import AROUND_SPACES, GOLD, GOLD_NAMES, gold_architecture  # noqa: F401  (notebooks read them here)
-from .spaces.proxyless import DECISION_NAMES, KEEPS_SHAPE
-from .store import stored_or_none
+from .store import result_name, stored_or_none
 from .training import recipe_for
 
 METHODS = ("optimistic", "random", "guided")
@@ -64,37 +63,35 @@ METHOD_LABELS = {"optimistic": "optimistic", "random": "random", "guided": "supe
 # Pruning factors per profile (the first must be 1: the unpruned sample). The smoke sample
 # holds 8 architectures, the cpu one 300 (nb201, nb101) or 60 (DARTS spaces), the paper's 1000.
 DEFAULT_FACTORS = {"smoke": (1, 2), "cpu": (1, 2, 4, 8), "paper": (1, 2, 4, 8, 16, 32)}
-# Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply
-# (the paper's Figure 5 shows NB-101 and NB-201; DARTS-CIFAR10 and DARTS-PTB appear in 17-18).
-SWEEP_SPACES = ("nb101", "nb201", "darts_cnn", "darts_rnn")
-# The gold architecture of each space Figure 6 prunes around (6b, 6c): GOLD, in spaces/gold.py.
+# Spaces with a ground-truth sample, where Figure 5's sweep and Figures 17-18 apply (each says so:
+# ``pruning_sweep``; the paper's Figure 5 shows NB-101 and NB-201, 17-18 add DARTS-CIFAR10 and DARTS-PTB).
+SWEEP_SPACES = tuple(n for n in SPACE_NAMES if get_space(n).pruning_sweep)
+# The gold architecture of each space Figure 6 prunes around (6b, 6c): the space's ``gold`` (GOLD: a view).
 # Free choice blocks / layers of the spaces around the gold architecture (7 ** n architectures).
 DEFAULT_FREE = {"smoke": (0, 1), "cpu": (0, 1, 2, 3), "paper": (0, 1, 2, 3, 4, 5, 6)}
 # Stand-alone trainings per DARTS pruned space for Figure 6a (the paper: 10 random architectures).
 DEFAULT_AROUND_GT = {"smoke": 1, "cpu": 3, "paper": 10}
-# The paper trains each DARTS-CIFAR10 pruning supernet for 2k epochs (section 3.3). The cpu
-# NAS-Bench ladders grew past 128 epochs (training regime); their sweeps keep the 8 epochs of the
-# ladder they were computed on, so no stored sweep changes meaning.
-PAPER_EPOCHS = {("darts_cnn", "paper"): 2000}
-PINNED_EPOCHS = {**PAPER_EPOCHS, ("nb101", "cpu"): 8, ("nb201", "cpu"): 8}
+
+
+def _budget_fact(field: str) -> dict:
+    """``{(space, profile): value}`` of a pruning field of the spaces' budgets, where one is set:
+    a read-only view of the one place each lives (``Budget.pruning_epochs`` ...)."""
+    return {(s, p): getattr(budget(s, p), field) for p in PROFILES for s in SPACE_NAMES
+            if getattr(budget(s, p), field) is not None}
+
+
+# The sweeps' supernet epochs where a space's budget pins them (``Budget.pruning_epochs``): the
+# paper's 2k on DARTS-CIFAR10 (section 3.3), the 8 of the cpu NAS-Bench ladders the sweeps were
+# computed on. Views, for notebooks; ``default_epochs`` reads the budget.
+PINNED_EPOCHS = _budget_fact("pruning_epochs")
+PAPER_EPOCHS = {k: e for k, e in PINNED_EPOCHS.items() if k[1] == "paper"}
 # Precision of the best / worst fractions (Figure 17).
 FRACTIONS = (0.1, 0.3)
 
-# Numbers the paper states in section 3.3 (labelled "paper" wherever they are shown).
-PAPER_FIGURE6 = {
-    "darts_cnn": {"best_supernet_acc": 97.57, "at_size": 343,
-                  "text": "DARTS-CIFAR10: best supernet accuracy 97.57% with 343 architectures trained together"},
-    "proxyless": {"best_supernet_acc": 75.04, "at_size": 7,
-                  "text": "ProxylessNAS: best supernet accuracy 75.04% with 7 architectures"},
-    "best_vs_mean": "small pruned spaces: best and mean supernet accuracy differ by less than 0.1%",
-}
-# Precision of the supernet (section 3.3 and Figure 17), as stated in the text.
-PAPER_PRECISION = {
-    ("nb101", "worst", 0.3): 0.70,
-    ("nb101", "best", 0.3): 0.50,
-    ("darts_rnn", "worst", 0.3): 0.20,
-    ("darts_rnn", "best", 0.3): 0.20,
-}
+# Numbers the paper states in section 3.3 (labelled "paper" wherever they are shown), transcribed
+# in paper.py: Figure 6's best supernet accuracies and Figure 17's precisions.
+PAPER_FIGURE6 = paper.FIGURE6
+PAPER_PRECISION = paper.PRECISION
 # The paper's item each claim of ``verdict_table`` belongs to (the results page groups by it).
 CLAIM_ITEMS = {"worst_vs_best": "Figure 17", "quality_top10": "Figure 6"}
 
@@ -130,10 +127,10 @@ def default_epochs(space_name: str, profile: str) -> int:
     ProxylessNAS and DARTS-PTB; smoke: 1; paper: 1000 for NB-101 as Table 3, 256 for NB-201),
     or the paper's stated budget (2k epochs on DARTS-CIFAR10 at paper scale). A sweep trains
     one supernet per pruned space and seed, so this rung sets most of its cost."""
-    if (space_name, profile) in PINNED_EPOCHS:
-        return PINNED_EPOCHS[space_name, profile]
-    ladder = budget(space_name, profile).ladder
-    return int(ladder[(len(ladder) - 1) // 2])
+    b = budget(space_name, profile)
+    if b.pruning_epochs is not None:
+        return b.pruning_epochs
+    return int(b.ladder[(len(b.ladder) - 1) // 2])
 
 
 def keep_count(n: int, factor) -> int:
@@ -238,32 +235,18 @@ def subset_space(space_name: str, archs: Sequence):
 
 
 def around_space(space_name: str, n_free: int, seed: int = 0, gold=None):
-    """A space of ``7 ** n_free`` architectures around the gold architecture (Figure 6).
-
-    DARTS-CIFAR10: ``fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)``: every
-    block keeps the gold input, ``n_free`` blocks (drawn with ``seed``) choose among the 7 ops.
-    ProxylessNAS: ``n_free`` of the 15 skippable layers (drawn with ``seed``) choose among
-    their 7 candidates, all other layers are fixed to the gold op. ``n_free = 0`` is the gold
-    architecture alone. Always contains the gold architecture.
+    """A space of ``7 ** n_free`` architectures around the gold architecture (Figure 6), built
+    by the space (``around``: DARTS-CIFAR10 frees ``n_free`` of its 16 choice blocks' ops,
+    ProxylessNAS ``n_free`` of its 15 skippable layers, drawn with ``seed``). ``n_free = 0`` is
+    the gold architecture alone. Always contains the gold architecture.
     """
     if isinstance(n_free, bool) or not isinstance(n_free, numbers.Integral):
         raise ValueError(f"n_free must be an integer, got {n_free!r}")
     space = get_space(space_name)
     gold = gold_architecture(space_name) if gold is None else gold
-    if space_name == "darts_cnn":
-        if not 0 <= n_free <= 16:
-            raise ValueError(f"DARTS-CIFAR10 has 16 choice blocks: n_free must be in 0..16, got {n_free}")
-        return space.fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)
-    if space_name == "proxyless":
-        skippable = [n for n, keep in zip(DECISION_NAMES, KEEPS_SHAPE) if keep]
-        if not 0 <= n_free <= len(skippable):
-            raise ValueError(f"ProxylessNAS has {len(skippable)} skippable layers: n_free must be in "
-                             f"0..{len(skippable)}, got {n_free}")
-        space.validate(gold)
-        free = set(random.Random(seed).sample(skippable, n_free))
-        d = space.decisions(gold)
-        return space.restrict({k: (v,) for k, v in d.items() if k not in free})
-    raise ValueError(f"cannot prune {space_name!r} around a gold architecture; spaces: {', '.join(AROUND_SPACES)}")
+    if space_name not in AROUND_SPACES:
+        raise ValueError(f"cannot prune {space_name!r} around a gold architecture; spaces: {', '.join(AROUND_SPACES)}")
+    return space.around(gold, n_free, seed)
 
 
 def space_archs(space, n_max: int, seed: int = 0) -> list:
@@ -298,7 +281,8 @@ def _on_space(space_name, profile, space, archs, epochs, seed=0, space_id=None, 
     params = dict(space=space_name, profile=profile, epochs=epochs, seed=seed, strategy="uniform",
                   pruned_space=sid, space_size=space.size(), n_archs=len(strs), archs_sha256=_sha(strs),
                   cfg=cfg, recipe=dataclasses.asdict(recipe), max_steps_per_epoch=b.max_steps_per_epoch)
-    name = f"{space_name}_{profile}_size{space.size()}_e{epochs}_s{seed}_{study.short_hash(params)}"
+    name = result_name(space_name, profile, f"size{space.size()}", epochs=epochs, seed=seed,
+                       params_hash=study.short_hash(params))
     return name, params, archs, cfg, recipe
 
 
@@ -626,10 +610,10 @@ def around_ground_truth(space_name: str, profile: str, sweep: pd.DataFrame, n_gt
 # 8-epoch results stay as they are. DARTS-CIFAR10 and DARTS-PTB get none: no rung of their
 # ladders ranks (every interval holds 0, up to 32 and 16 epochs), and they are swept unpruned
 # only, for Figures 17-18, which read the ladder's trained supernets instead.
-TRAINED_EPOCHS = {("nb101", "cpu"): 32, ("nb201", "cpu"): 128, ("nb101", "smoke"): 2, ("nb201", "smoke"): 2}
-# Figures 6b/6c past 4 epochs: the top rung of the DARTS-CIFAR10 and ProxylessNAS ladders
-TRAINED_AROUND_EPOCHS = {("darts_cnn", "cpu"): 32, ("proxyless", "cpu"): 32,
-                         ("darts_cnn", "smoke"): 2, ("proxyless", "smoke"): 2}
+# Each budget says its family's epochs (``Budget.pruning_trained_epochs``, ``around_trained_epochs``:
+# Figures 6b/6c past 4 epochs, the top rung of the DARTS-CIFAR10 and ProxylessNAS ladders); views:
+TRAINED_EPOCHS = _budget_fact("pruning_trained_epochs")
+TRAINED_AROUND_EPOCHS = _budget_fact("around_trained_epochs")
 TRAINED_SEEDS = (0, 1, 2)
 # random pruning draws one subset per supernet seed (the i-th pruning seed for the i-th supernet
 # seed): three draws at the cost of one, and the spread over seeds is random pruning's as a method
@@ -675,10 +659,10 @@ def trained_jobs(space_name: str, profile: str, family: str = "sweep") -> list[P
     """The supernets of a trained-budget family, seed by seed (a finished seed is a usable
     sweep); empty where the family has no budget for the space and profile."""
     if family == "around":
-        e = TRAINED_AROUND_EPOCHS.get((space_name, profile))
+        e = budget(space_name, profile).around_trained_epochs
         return [] if e is None else [PrunedJob("around", space_name, e, s, "around", k)
                                      for s in TRAINED_SEEDS for k in default_free(profile)]
-    e = TRAINED_EPOCHS.get((space_name, profile))
+    e = budget(space_name, profile).pruning_trained_epochs
     if e is None:
         return []
     out = []

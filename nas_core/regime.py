@@ -34,7 +34,8 @@ import pandas as pd
 
 from . import checkpoints, parallel, pruning, study
 from .profiles import budget
-from .store import load_checkpoint, stored_or_none
+from .spaces import SPACE_NAMES, FactTable
+from .store import load_checkpoint, result_name, stored_or_none
 
 # glibc keeps freed memory instead of returning it to the system after every step: about 12k
 # fewer page faults per training step on these networks; the arithmetic is unchanged
@@ -59,6 +60,7 @@ def _rungs(space, epochs, seeds=(0,)):
     return [Rung(space, e, s) for e in epochs for s in seeds]
 
 
+# One schedule for the study, not a fact of a space: its order interleaves the spaces by worth (tests pin it).
 # In order of what it is worth: NB-201 reaches the paper's 20x at 256 epochs; a rung becomes the
 # chapters' top rung only with the second seed there that they compare with (top-k, mutual
 # correlations), and three seeds judge a trend; NB-101's 148x needs 2048 epochs; saturation (two
@@ -77,18 +79,18 @@ LADDER_PLAN: tuple[Rung, ...] = tuple(
     + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
     + _rungs("nb201", [1024], seeds=(1, 2)) + _rungs("darts_cnn", [256], seeds=(1, 2))
 )
-# Then the trained-budget pruning families (issue #23, Findings 4-5): NB-101's sweep first (its
-# budget is a quarter of NB-201's), then the spaces around the gold architectures.
+# Then the trained-budget pruning families (issue #23, Findings 4-5) every space's cpu budget declares
+# (``Budget.pruning_trained_epochs``, ``around_trained_epochs``): the sweeps in registry order (NB-101's
+# first, its budget a quarter of NB-201's), then the spaces around the gold architectures.
 PRUNING_PLAN: tuple[pruning.PrunedJob, ...] = tuple(
-    pruning.trained_jobs("nb101", "cpu") + pruning.trained_jobs("nb201", "cpu")
-    + pruning.trained_jobs("darts_cnn", "cpu", "around") + pruning.trained_jobs("proxyless", "cpu", "around"))
+    [j for s in SPACE_NAMES for j in pruning.trained_jobs(s, "cpu")]
+    + [j for s in SPACE_NAMES for j in pruning.trained_jobs(s, "cpu", "around")])
 PLAN = LADDER_PLAN + PRUNING_PLAN  # what the regime computes, in order; the ladder's rungs alone: LADDER_PLAN
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
-# 2026 (AMD EPYC family 26, torch CPU capability AVX512) with two processes busy; used only where
-# no stored result of the space records them.
-FALLBACK_RATES = {"nb101": (4.25, 2.24), "nb201": (6.35, 2.43), "darts_cnn": (18.5, 5.2),
-                  "proxyless": (22.4, 3.4), "darts_rnn": (8.6, 1.2)}
+# 2026; used only where no stored result of the space records them. Each space's own
+# (``fallback_rates``); this is a view, in registry order.
+FALLBACK_RATES = FactTable("fallback_rates")
 
 
 def unfinished_dir(root: Path | None = None) -> Path:
@@ -109,7 +111,7 @@ def pruned_rates(space: str, kind: str, profile: str = "cpu") -> tuple[float, fl
     pruned spaces of ``space`` of this ``kind`` ("subset" or "around"): the lower quartile of each
     (runs that shared the cores record more than they need); None without one."""
     epoch_s, arch_s = [], []
-    for meta_path in sorted((study.results_root() / "pruning").glob(f"{space}_{profile}_size*.json")):
+    for meta_path in sorted((study.results_root() / "pruning").glob(f"{result_name(space, profile, 'size')}*.json")):
         meta = json.loads(meta_path.read_text())
         p = meta.get("params", {})
         if p.get("pruned_space", {}).get("kind") != kind or not p.get("epochs"):
@@ -131,7 +133,7 @@ def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]
     The quickest, since a run that shared the cores with other work records more than it needs."""
     train, score = FALLBACK_RATES[space]
     source = "measured 3 December 2026"
-    for meta_path in sorted((study.results_root() / "supernets").glob(f"{space}_{profile}_uniform_*.json")):
+    for meta_path in sorted((study.results_root() / "supernets").glob(f"{result_name(space, profile, 'uniform')}_*.json")):
         meta = json.loads(meta_path.read_text())
         hist = meta.get("extra", {}).get("train_history") or []
         if not hist or not meta.get("wall_time_s"):

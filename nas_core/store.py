@@ -114,6 +114,20 @@ def result_key(experiment: str, params: Mapping[str, Any], version: str = __vers
 
 # ---------------------------------------------------------------- provenance
 
+def result_name(space: str, profile: str, tag: str | None = None, *, epochs=None, seed=None,
+                params_hash: str | None = None) -> str:
+    """The one naming scheme of a space's result files and their checkpoints:
+    ``{space}_{profile}[_{tag}][_e{epochs}][_s{seed}][_{params_hash}]``, leaving out what is None.
+    Supernets: ``tag`` the strategy (``study.supernet_result_name``); supernets on pruned spaces:
+    ``size{N}`` (``pruning.on_space_name``); a training checkpoint: ``params_hash`` ``train{hash}``;
+    ground-truth tables: ``tag`` the kind, nothing after (``groundtruth.ground_truth_path``). The
+    names are the stored results' file names: changing this renames them (tests/test_result_keys.py)."""
+    parts = [space, profile] + ([tag] if tag else [])
+    parts += [f"e{epochs}"] if epochs is not None else []
+    parts += [f"s{seed}"] if seed is not None else []
+    return "_".join(parts + ([params_hash] if params_hash is not None else []))
+
+
 def _git_info(repo: Path = REPO) -> dict | None:
     """Commit and dirtiness of the checkout the package runs from (None outside git).
     Untracked files do not count as dirty: new result files would otherwise."""

@@ -28,7 +28,7 @@ from .nasbench101_records import benchmark_ground_truth
 from .profiles import PROFILES, budget, check_profile, settings_text
 from .spaces import SPACE_NAMES, FactTable, get_space
 from .spaces.gold import gold_architecture
-from .store import EXTRA_ATTR, ResultStore
+from .store import EXTRA_ATTR, ResultStore, result_name
 from .training import recipe_for, train_supernet, training_part
 
 REPO = settings.REPO
@@ -77,7 +77,8 @@ def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", pa
         n_archs=n_archs if n_archs is not None else budget(space_name, profile).n_eval_archs,
         sample_seed=sample_seed, cfg=cfg, recipe=dataclasses.asdict(recipe),
     )
-    return f"{space_name}_{profile}_{strategy}_e{epochs}_s{seed}_{short_hash(params)}", params, cfg, recipe
+    name = result_name(space_name, profile, strategy, epochs=epochs, seed=seed, params_hash=short_hash(params))
+    return name, params, cfg, recipe
 
 
 def supernet_result_name(space_name: str, profile: str, epochs: int, *, seed: int = 0, strategy: str = "uniform",
@@ -93,7 +94,8 @@ def _checkpoint_name(params: Mapping[str, Any], recipe, b) -> str:
     training["recipe"] = training_part(recipe)
     training["max_steps_per_epoch"] = b.max_steps_per_epoch
     p = params
-    return f"{p['space']}_{p['profile']}_{p['strategy']}_e{p['epochs']}_s{p['seed']}_train{short_hash(training)}"
+    return result_name(p["space"], p["profile"], p["strategy"], epochs=p["epochs"], seed=p["seed"],
+                       params_hash=f"train{short_hash(training)}")
 
 
 def supernet_checkpoint_name(space_name: str, profile: str, epochs: int, *, seed: int = 0,
@@ -358,6 +360,6 @@ def ground_truth_pilot(space_name: str, profile: str, *, n_archs: int, seeds, ca
     """Seed-to-seed stability of each candidate ground-truth configuration (resumable tables
     under ``results/groundtruth/pilot/``). The pilot's sample (seed 1000) is not the study's."""
     cands = candidates if candidates is not None else PILOT_CANDIDATES[profile][space_name]
-    out_dir = results_root() / "groundtruth" / "pilot" / f"{space_name}_{profile}"
+    out_dir = results_root() / "groundtruth" / "pilot" / result_name(space_name, profile)
     return groundtruth.run_pilot(space_name, {k: tuple(v) for k, v in cands.items()}, n_archs, list(seeds), out_dir,
                      profile=profile, sample_seed=sample_seed, workers=workers, progress=progress)

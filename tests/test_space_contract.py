@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from nas_core import paper, profiles, sampling, study, training
+from nas_core import paper, profiles, pruning, regime, sampling, study, training
 from nas_core.spaces import SPACE_NAMES, STUDY_FACTS, InvalidArchitecture, get_space
 from nas_core.spaces.config import PROFILES, Budget, Recipe
 
@@ -145,3 +145,49 @@ def test_the_other_facts_are_well_formed(name):
 
 def test_the_registry_order_is_table_2s():
     assert list(training.SUPERNET_RECIPES) == list(SPACE_NAMES) == list(paper.TABLE2.columns)
+
+
+@SPACES
+def test_pruning_budgets_are_rungs_of_the_ladder(name):
+    # the sweeps were computed on the ladder's rung; a trained-budget family's guided pruning ranks
+    # by the ladder's stored supernet at the same budget
+    for p in PROFILES:
+        b = get_space(name).budgets[p]
+        for e in (b.pruning_epochs, b.pruning_trained_epochs, b.around_trained_epochs):
+            assert e is None or e in b.ladder
+
+
+@SPACES
+def test_every_space_builds_its_around_space_or_says_it_has_none(name):
+    space = get_space(name)
+    budgets = space.budgets.values()
+    if space.gold is None:
+        assert name not in pruning.AROUND_SPACES and space.gold_name is None
+        assert all(b.around_trained_epochs is None for b in budgets)
+        with pytest.raises(ValueError, match="cannot prune"):
+            space.around(space.sample_many(1, seed=0)[0], 1)
+        return
+    space.validate(space.gold)
+    assert name in pruning.AROUND_SPACES and pruning.GOLD_NAMES[name] == space.gold_name
+    for n_free in (0, 1):
+        around = space.around(space.gold, n_free, seed=0)
+        assert around.size() == 7 ** n_free and around.is_valid(space.gold)  # Figure 6: 7 ** n_free around gold
+    assert pruning.around_space(name, 1, seed=0).size() == 7
+
+
+@SPACES
+def test_a_sweep_space_has_a_ground_truth_sample_to_prune(name):
+    space = get_space(name)
+    assert (name in pruning.SWEEP_SPACES) == space.pruning_sweep
+    for p, b in space.budgets.items():
+        if space.pruning_sweep:  # the profile's pruning factors each keep two or more of the pool
+            pruning.check_factors(pruning.default_factors(p), b.n_gt_archs)
+        else:
+            assert b.pruning_trained_epochs is None
+
+
+@SPACES
+def test_the_regime_can_cost_every_space(name):
+    # the plan's core-hours fall back on the space's measured rates where nothing stored records them
+    rates = get_space(name).fallback_rates
+    assert len(rates) == 2 and all(r > 0 for r in rates) and regime.FALLBACK_RATES[name] == rates

@@ -277,3 +277,11 @@ def test_concurrent_requests_compute_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], errs
     assert calls.read_text() == "x\n"  # the second process waited and loaded the first one's result
     assert ResultStore(tmp_path / "res").load("exp", "same", {"seed": 0})["a"].tolist() == [1]
+
+
+def test_one_naming_scheme_for_a_spaces_result_files():
+    name = st.result_name
+    assert name("nb201", "cpu", "uniform", epochs=8, seed=1, params_hash="0123456789") == "nb201_cpu_uniform_e8_s1_0123456789"
+    assert name("nb101", "cpu", "size150", epochs=32, seed=0, params_hash="ab") == "nb101_cpu_size150_e32_s0_ab"
+    assert name("nb101", "cpu", "uniform", epochs=4, seed=0, params_hash="trainab") == "nb101_cpu_uniform_e4_s0_trainab"
+    assert name("darts_cnn", "cpu", "pruning") == "darts_cnn_cpu_pruning" and name("nb201", "smoke", None) == "nb201_smoke"

@@ -61,6 +61,13 @@ class SearchSpace:
     edit_reference: Any = None  # the architecture edit distances are measured to (bias chapter)
     benchmark_gt_profiles: tuple = ()  # profiles whose ground truth is the benchmark's own records
     benchmark_tables: bool = False  # the benchmark's trained tables exist offline (groundtruth source="benchmark")
+    pruning_sweep: bool = False  # Figure 5's sweep and Figures 17-18 apply: a ground-truth sample to prune
+    gold: Any = None  # the architecture Figure 6 prunes around (6b, 6c; ``around``); None: the space has none
+    gold_name: str | None = None  # its name in the book
+    # (seconds per supernet training epoch, per scored architecture) at the cpu profile with one thread,
+    # measured on 3 December 2026 (AMD EPYC family 26, AVX512) with two processes busy: what the
+    # regime's plan costs by where no stored result of the space records them (regime.measured_rates)
+    fallback_rates: tuple[float, float] | None = None
 
     # ---- architectures -------------------------------------------------------
     def parse(self, s: str):
@@ -125,6 +132,12 @@ class SearchSpace:
         """The sub-space made of exactly these architectures (e.g. after pruning)."""
         return SubsetSpace(self, archs)
 
+    def around(self, gold, n_free: int, seed: int = 0) -> "SearchSpace":
+        """Figure 6b/6c's pruned space around ``gold``: every decision fixed to ``gold``'s choice but
+        ``n_free`` (drawn with ``seed``), which keep their candidates; it always contains ``gold``.
+        Only spaces with a gold architecture (``gold``) build one: how is the space's own."""
+        raise ValueError(f"cannot prune {self.name!r} around a gold architecture")
+
     # ---- networks ------------------------------------------------------------
     def config(self, profile: str) -> dict[str, Any]:
         """Network and data configuration for a profile (smoke / cpu / paper)."""
@@ -147,7 +160,8 @@ class SearchSpace:
 
 
 STUDY_FACTS = ("budgets", "supernet_recipe", "standalone_recipe", "table2_column", "paper_paths", "gt_variant",
-               "pilot_candidates", "reference_line", "edit_reference", "benchmark_gt_profiles", "benchmark_tables")
+               "pilot_candidates", "reference_line", "edit_reference", "benchmark_gt_profiles", "benchmark_tables",
+               "pruning_sweep", "gold", "gold_name", "fallback_rates")
 
 
 class SubsetSpace(SearchSpace):

@@ -47,6 +47,12 @@ class Budget:
     max_steps_per_epoch: int | None = None  # cap for smoke runs
     recipe_overrides: dict = field(default_factory=dict)  # only BUDGET_FIELDS
     supernet_cfg: dict = field(default_factory=dict)  # supernet-only network settings (a labelled deviation)
+    # pruning (Figures 5, 6): supernet epochs of the sweeps on pruned spaces (None: the ladder's middle
+    # rung, pruning.default_epochs), and of the trained-budget families (issue #23; None: no family)
+    pruning_epochs: int | None = None
+    pruning_trained_epochs: int | None = None  # Figure 5's sweep where the ladder's unpruned supernet ranks
+    around_trained_epochs: int | None = None  # Figures 6b/6c's spaces around the gold architecture
+
 
     def __post_init__(self):
         bad = set(self.recipe_overrides) - BUDGET_FIELDS
@@ -58,6 +64,9 @@ class Budget:
             raise ValueError("ground truth is drawn from the evaluated sample: n_gt_archs <= n_eval_archs")
         if max(self.gt_extra_seed_archs, self.gt_variant_archs) > self.n_gt_archs:
             raise ValueError("extra seeds and recipe variants are drawn from the ground-truth sample")
+        if any(e is not None and e <= 0 for e in (self.pruning_epochs, self.pruning_trained_epochs,
+                                                   self.around_trained_epochs)):
+            raise ValueError("pruning epochs must be positive (or None)")
 
     @property
     def gt_extra_seed(self) -> int:

@@ -367,10 +367,12 @@ class DartsCnnSpace(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(),
+        "smoke": smoke_budget(around_trained_epochs=2),
         "cpu": Budget((1, 2, 4, 8, 16, 32), 10, 100, 60, gt_extra_seed_archs=50,
-                      recipe_overrides={"batch_size": 96, "bn_calib_steps": 10, "bn_calib_batch_size": 100}),
-        "paper": Budget((32, 64, 128, 256, 512, 1000, 2000, 4000, 8000), 600, 1000, 100, gt_extra_seed_archs=100),
+                      recipe_overrides={"batch_size": 96, "bn_calib_steps": 10, "bn_calib_batch_size": 100},
+                      around_trained_epochs=32),  # Figures 6b/6c past 4 epochs: the ladder's top rung
+        "paper": Budget((32, 64, 128, 256, 512, 1000, 2000, 4000, 8000), 600, 1000, 100, gt_extra_seed_archs=100,
+                        pruning_epochs=2000),  # section 3.3: each pruning supernet trains 2k epochs
     }
     supernet_recipe = Recipe(batch_size=448, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=3e-4,
                              grad_clip=5, aux_weight=0.4, cutout=16, drop_path=0.2, bn_calib_batch_size=200,
@@ -381,6 +383,9 @@ class DartsCnnSpace(SearchSpace):
                                cutout=16, drop_path=0.2, epochs=600, source="DARTS cnn/train.py")
     table2_column = "DARTS-C"
     edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
+    pruning_sweep = True
+    gold, gold_name = DARTS_V2, "DARTS (second order)"  # Figure 6b prunes around it
+    fallback_rates = (18.5, 5.2)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
 
     def __init__(self, distinct_inputs: bool = True, allowed: Mapping[str, Iterable] | None = None):
         self.distinct_inputs = distinct_inputs
@@ -521,6 +526,13 @@ class DartsCnnSpace(SearchSpace):
         """Exact sub-space: decisions narrowed to ``allowed`` (intersected with this space's)."""
         merged = narrow_choices(self.allowed, allowed)
         return DartsCnnSpace(self.distinct_inputs, merged)
+
+    def around(self, gold: DartsCnnArch, n_free: int, seed: int = 0) -> "DartsCnnSpace":
+        """Figure 6b: ``fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)``: every block keeps
+        the gold input, ``n_free`` blocks (drawn with ``seed``) choose among the 7 ops."""
+        if not 0 <= n_free <= 16:
+            raise ValueError(f"DARTS-CIFAR10 has 16 choice blocks: n_free must be in 0..16, got {n_free}")
+        return self.fix_blocks(gold, 16 - n_free, seed, fix_all_inputs=True)
 
     def fix_blocks(self, arch: DartsCnnArch, n_fixed: int, seed: int, fix_all_inputs: bool = False) -> "DartsCnnSpace":
         """Pruned space around ``arch`` (paper Figure 6): ``n_fixed`` of the 16 choice

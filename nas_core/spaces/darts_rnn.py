@@ -208,6 +208,8 @@ class DartsRnnSpace(SearchSpace):
                         "cpu": {"ptb2k_h96_e10": ({"vocab_size": 2000}, 10)},
                         "paper": {"paper": ({}, budgets["paper"].gt_epochs)}}
     edit_reference = DARTS_V2  # the paper measures edit distances to DARTS V2 (second order)
+    pruning_sweep = True
+    fallback_rates = (8.6, 1.2)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
 
     def __init__(self, allowed: Mapping[str, Iterable] | None = None):
         self.allowed = dict(self._full_choices())

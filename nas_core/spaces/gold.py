@@ -1,15 +1,14 @@
-"""The gold architecture of a space, with its name in the book: Figure 6 prunes around it
-(6b, 6c) and Figure 1 draws its stand-alone accuracy as ProxylessNAS's reference line.
-A fact of the space, kept beside the spaces so that the study and pruning both read it
-from below."""
+"""The gold architectures, with their names in the book: Figure 6 prunes around them (6b, 6c)
+and Figure 1 draws ProxylessNAS-GPU's stand-alone accuracy as its reference line. Each is a
+fact of its space (``get_space(name).gold``, ``.gold_name``, and the space's ``around`` that
+prunes around it); these are views of them, in registry order, for the study and pruning."""
 from __future__ import annotations
 
-from .darts_cnn import DARTS_V2
-from .proxyless import PROXYLESS_GPU
+from . import SPACE_NAMES, FactTable, get_space
 
-GOLD = {"darts_cnn": ("DARTS (second order)", DARTS_V2), "proxyless": ("ProxylessNAS-GPU", PROXYLESS_GPU)}
-AROUND_SPACES = tuple(GOLD)
-GOLD_NAMES = {space: name for space, (name, _) in GOLD.items()}
+AROUND_SPACES = tuple(n for n in SPACE_NAMES if get_space(n).gold is not None)
+GOLD = {n: (get_space(n).gold_name, get_space(n).gold) for n in AROUND_SPACES}
+GOLD_NAMES = FactTable("gold_name")
 
 
 def gold_architecture(space_name: str):

@@ -506,7 +506,7 @@ class NasBench101Space(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(),
+        "smoke": smoke_budget(pruning_trained_epochs=2),
         # Network and data chosen by the ground-truth pilot (groundtruth_pilot notebook): seed-to-seed
         # Spearman on 40 architectures, 10 epochs (stem 16, 3 stacks x 1 cell) 0.889 for one seed, so
         # the ground truth is the mean of two seeds (Spearman-Brown estimate 0.94); stand-alone training
@@ -515,7 +515,11 @@ class NasBench101Space(SearchSpace):
         # training regime); a rung joins once its seeds 0 and 1 are stored, the rest of the regime's
         # rungs are `regime.PLAN`'s.
         "cpu": Budget((1, 2, 4, 8, 16, 32, 64, 128, 256), 10, 300, 300, (64, 128), gt_seeds=(0, 1),
-                      gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200}),
+                      gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200},
+                      # the pruning sweep keeps the 8 epochs of the ladder it was computed on (the ladder
+                      # grew past 128 since), so no stored sweep changes meaning; its trained-budget family
+                      # trains where the ladder's unpruned supernet ranks (Spearman 0.42 at 32 epochs)
+                      pruning_epochs=8, pruning_trained_epochs=32),
         "paper": Budget((128, 256, 512, 1000, 2000, 4000, 8000, 16000), 108, 1000, 1000, (1000, 2000)),
     }
     supernet_recipe = Recipe(batch_size=256, lr=0.1, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=1e-4,
@@ -526,6 +530,8 @@ class NasBench101Space(SearchSpace):
                                rmsprop_eps=1.0, weight_decay=1e-4, epochs=108,
                                source="NAS-Bench-101 (nasbench lib/config.py, model_builder.py)")
     table2_column = "NB-101"
+    pruning_sweep = True
+    fallback_rates = (4.25, 2.24)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
     # Figure 12, after the paper's A.3: from RMSProp to momentum SGD with gradient clipping 5, cutout
     # and longer training. At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs
     # double, not x5.

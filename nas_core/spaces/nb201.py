@@ -295,7 +295,7 @@ class NasBench201Space(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(),
+        "smoke": smoke_budget(pruning_trained_epochs=2),
         # Network and data chosen by the ground-truth pilot (groundtruth_pilot notebook): seed-to-seed
         # Spearman on 40 architectures, 10 epochs: (C=8, N=3) 0.914 with one seed; on the full
         # 300-architecture sample one seed gave only 0.82 seed-to-seed, so the ground truth is the mean
@@ -304,7 +304,11 @@ class NasBench201Space(SearchSpace):
         # ground truth's, training regime); a rung joins once its seeds 0 and 1 are stored, the rest of
         # the regime's rungs are `regime.PLAN`'s.
         "cpu": Budget((1, 2, 4, 8, 16, 32, 64, 128, 256), 10, 300, 300, (128,), gt_seeds=(0, 1),
-                      gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200}),
+                      gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200},
+                      # the pruning sweep keeps the 8 epochs of the ladder it was computed on (the ladder
+                      # grew past 128 since), so no stored sweep changes meaning; its trained-budget family
+                      # trains where the ladder's unpruned supernet ranks (at 128 epochs)
+                      pruning_epochs=8, pruning_trained_epochs=128),
         "paper": Budget((16, 32, 64, 128, 256, 512, 1000, 2000, 4000), 200, 1000, 1000, (2000,)),
     }
     supernet_recipe = Recipe(batch_size=256, lr=0.05, lr_end=0.0, momentum=0.9, nesterov=True, weight_decay=5e-4,
@@ -313,6 +317,8 @@ class NasBench201Space(SearchSpace):
     standalone_recipe = Recipe(batch_size=256, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, epochs=200,
                                source="NAS-Bench-201 (Dong & Yang 2020, sec. 2.4)")
     table2_column = "NB-201"
+    pruning_sweep = True
+    fallback_rates = (6.35, 2.43)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
     paper_paths = 5  # appendix B.1: five paths per mini-batch (an edge has 5 ops)
     # Figure 12, after the paper's A.3: a wider stem network, cutout, gradient clipping 5 and longer
     # training. At 16x16 pixels the cutout length is scaled from 16 (of 32) to 8; epochs double, not x5.

@@ -343,12 +343,13 @@ class ProxylessSpace(SearchSpace):
 
     # ---- what the study knows about this space (base.STUDY_FACTS; read as get_space(name).<fact>) ----
     budgets = {
-        "smoke": smoke_budget(supernet_cfg={"zero_init_residual": True}),  # as cpu
+        "smoke": smoke_budget(supernet_cfg={"zero_init_residual": True}, around_trained_epochs=2),  # as cpu
         # supernet_cfg: without identity-initialised residual blocks the cpu supernet stays at chance
         # for its whole ladder (train loss ln 10; pilots in results/supernets, the book's Figure 1 page)
         "cpu": Budget((1, 2, 4, 8, 16, 32), 5, 100, 20, gt_extra_seed_archs=20,
                       recipe_overrides={"batch_size": 128, "bn_calib_steps": 10, "bn_calib_batch_size": 100},
-                      supernet_cfg={"zero_init_residual": True}),
+                      supernet_cfg={"zero_init_residual": True},
+                      around_trained_epochs=32),  # Figures 6b/6c past 4 epochs: the ladder's top rung
         "paper": Budget((32, 64, 128, 256, 512, 1000), 300, 1000, 36),
     }
     supernet_recipe = Recipe(batch_size=1024, lr=0.2, lr_end=0.0, momentum=0.9, nesterov=False, weight_decay=5e-4,
@@ -364,6 +365,8 @@ class ProxylessSpace(SearchSpace):
     # Figure 1: the paper had no fair number of ground truths here, so it shows no correlation and
     # draws the stand-alone accuracy of the ProxylessNAS-GPU architecture instead.
     reference_line = True
+    gold, gold_name = PROXYLESS_GPU, "ProxylessNAS-GPU"  # Figure 6c prunes around it
+    fallback_rates = (22.4, 3.4)  # s/epoch, s/arch (base.SearchSpace.fallback_rates)
 
     def __init__(self, choices: tuple[tuple[str, ...], ...] = FULL_CHOICES):
         self.choices = tuple(tuple(c) for c in choices)
@@ -416,6 +419,18 @@ class ProxylessSpace(SearchSpace):
         arch = ProxylessArch(tuple(decisions[n] for n in DECISION_NAMES))
         self.validate(arch)
         return arch
+
+    def around(self, gold: ProxylessArch, n_free: int, seed: int = 0) -> "ProxylessSpace":
+        """Figure 6c: ``n_free`` of the 15 skippable layers (drawn with ``seed``) choose among their 7
+        candidates, every other layer is fixed to the gold op."""
+        skippable = [n for n, keep in zip(DECISION_NAMES, KEEPS_SHAPE) if keep]
+        if not 0 <= n_free <= len(skippable):
+            raise ValueError(f"ProxylessNAS has {len(skippable)} skippable layers: n_free must be in "
+                             f"0..{len(skippable)}, got {n_free}")
+        self.validate(gold)
+        free = set(random.Random(seed).sample(skippable, n_free))
+        d = self.decisions(gold)
+        return self.restrict({k: (v,) for k, v in d.items() if k not in free})
 
     def restrict(self, allowed: Mapping[str, Iterable]) -> "ProxylessSpace":
         """Narrow some layers' choices (optimistic pruning, paper Figure 6c). Candidates must
