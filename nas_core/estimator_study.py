@@ -71,7 +71,8 @@ from .profiles import budget
 from .regime import ALLOCATOR_ENV, FALLBACK_RATES, LADDER_PLAN
 from .spaces import get_space
 from .spaces.nb201 import Nb201Network
-from .store import EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, stored_or_none
+from .store import (EXTRA_ATTR, AppendLog, canonical_json, exclusive, one_torch_thread, require_compute, result_name,
+                    stored_or_none)
 from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
 
 EXPERIMENT = "estimators"
@@ -307,7 +308,7 @@ def cpu_scale(space_name: str, profile: str = "cpu", *, workers: int | None = No
     note = f"{BATCH_SIZE} {what} of {cfg['dataset']} (seed {BATCH_SEED})"
     cmd = f"python -c 'from nas_core import estimator_study as s; s.cpu_scale(\"{space_name}\", \"{profile}\")'"
     params = _params(space_name, cfg, f"study.eval_sample({space_name!r}, {profile!r}): {len(archs)}", names)
-    return _stored_table(f"{space_name}_{profile}", params, archs, space_name, cfg, note, workers, progress, cmd)
+    return _stored_table(result_name(space_name, profile), params, archs, space_name, cfg, note, workers, progress, cmd)
 
 
 # ---------------------------------------------------------------- analysis
