@@ -298,6 +298,27 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
                          shared=True, build="nb201_any_cell")
 
 
+# CPU seconds per cell of the full-scale tables as their workers compute them (benchmarks/
+# bench_estimators.py --processes, 3 December 2026, one thread, beside the training regime)
+FULL_SCALE_CPU_S_PER_CELL = {10: 1.85, 100: 1.84}
+
+
+def full_scale_status(num_classes: int) -> str:
+    """One line for a full-scale table not stored yet: the cells its resumable log holds, the
+    core-hours left at the measured rate, and the command that computes (or resumes) it."""
+    cfg = nb201_full_config(num_classes)
+    config_hash = _setup("nb201", cfg, BATCH_SIZE, BATCH_SEED, INIT_SEED, est.defined_estimators("nb201"))["config_hash"]
+    log = study.runs_root() / EXPERIMENT / f"nb201_full_c{num_classes}_{config_hash}.csv"
+    done = max(sum(1 for _ in log.open()) - 1, 0) if log.is_file() else 0
+    total = len(get_space("nb201").all_cells())
+    rate = FULL_SCALE_CPU_S_PER_CELL.get(num_classes, max(FULL_SCALE_CPU_S_PER_CELL.values()))
+    return (f"The {num_classes}-class table is not stored yet: {done} of {total:,} cells in its resumable log, "
+            f"about {(total - done) * rate / 3600:.1f} core-hours left at {rate} CPU-s per cell "
+            f"(benchmarks/bench_estimators.py); compute or resume it with "
+            f"`python -c 'from nas_core import estimator_study as s; s.nb201_full_scale({num_classes})'` "
+            f"(one worker per core).")
+
+
 def cpu_scale(space_name: str, profile: str = "cpu", *, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Every estimator defined for the space on its evaluated sample at the profile's
     stand-alone network (module docstring)."""

@@ -132,3 +132,16 @@ def test_verdict_combines_the_seeds():
 def test_hybrid_verdict(sn, e, call):
     v = es.hybrid_verdict(_comparison((0.0, -0.1, 0.1), sn, e), "nb201")
     assert v.call == call and v.numbers["hybrid_minus_supernet"] == sn and v.item.startswith(es.BEYOND_ITEM)
+
+
+def test_full_scale_status_counts_the_cells_of_its_resumable_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_CORE_RUNS", str(tmp_path))
+    assert "0 of 15,625 cells" in es.full_scale_status(10)
+    cfg = es.nb201_full_config(10)
+    h = es._setup("nb201", cfg, es.BATCH_SIZE, es.BATCH_SEED, es.INIT_SEED,
+                  es.est.defined_estimators("nb201"))["config_hash"]
+    log = tmp_path / es.EXPERIMENT / f"nb201_full_c10_{h}.csv"
+    log.parent.mkdir(parents=True)
+    log.write_text("arch,x\na,1\nb,2\n")
+    line = es.full_scale_status(10)
+    assert "2 of 15,625 cells" in line and "nb201_full_scale(10)" in line
