@@ -35,12 +35,9 @@ import pandas as pd
 from . import checkpoints, parallel, pruning, study
 from .profiles import budget
 from .spaces import SPACE_NAMES, FactTable
+from .parallel import ALLOCATOR_ENV  # in parallel, below estimator_tables, which uses it too
 from .store import load_checkpoint, result_name, stored_or_none
 
-# glibc keeps freed memory instead of returning it to the system after every step: about 12k
-# fewer page faults per training step on these networks; the arithmetic is unchanged
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "4294967296",
-                 "MALLOC_TOP_PAD_": "268435456"}
 
 
 @dataclass(frozen=True)
