@@ -245,7 +245,7 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
     cfg = nb201_full_config(num_classes)
     names = est.defined_estimators("nb201")
     desc = "all 15625 cells, benchmark index order" if n_cells is None else f"first {n_cells} cells, benchmark index order"
-    name = f"nb201_full_c{num_classes}" + ("" if n_cells is None else f"_first{n_cells}")
+    name = _full_scale_name(num_classes, n_cells)
     note = (f"{BATCH_SIZE} CIFAR-10 training images of the offline first-4000 subset (seed {BATCH_SEED}), labels 0-9"
             + ("; the 100-class network sees the same CIFAR-10 images and labels" if num_classes == 100 else "")
             + "; the disconnected cells' networks built as the others (nb201_any_cell), their cells' output zero")
@@ -265,20 +265,44 @@ def nb201_full_scale(num_classes: int = 10, *, n_cells: int | None = None, worke
 FULL_SCALE_CPU_S_PER_CELL = {10: 1.85, 100: 1.84}
 
 
+def _full_scale_name(num_classes: int, n_cells: int | None = None) -> str:
+    return f"nb201_full_c{num_classes}" + ("" if n_cells is None else f"_first{n_cells}")
+
+
+def full_scale_log(num_classes: int, n_cells: int | None = None) -> Path:
+    """The resumable log of ``nb201_full_scale(num_classes, n_cells=n_cells)`` (``_stored_table``'s path)."""
+    cfg = nb201_full_config(num_classes)
+    config_hash = _setup("nb201", cfg, BATCH_SIZE, BATCH_SEED, INIT_SEED, est.defined_estimators("nb201"))["config_hash"]
+    return study.runs_root() / EXPERIMENT / f"{_full_scale_name(num_classes, n_cells)}_{config_hash}.csv"
+
+
+def log_rows(path) -> int:
+    """Complete rows of an append log (0 without one), read without opening it as an ``AppendLog``
+    (which would cut a row a worker is writing now)."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    data = path.read_bytes()
+    return max(data[:data.rfind(b"\n") + 1].count(b"\n") - 1, 0)
+
+
+def full_scale_cells_left(num_classes: int, n_cells: int | None = None) -> tuple[int, int]:
+    """(cells not yet in the table's resumable log, cells of the table)."""
+    total = len(get_space("nb201").all_cells()) if n_cells is None else n_cells
+    return max(total - log_rows(full_scale_log(num_classes, n_cells)), 0), total
+
+
 def full_scale_status(num_classes: int) -> str:
     """One line for a full-scale table not stored yet: the cells its resumable log holds, the
     core-hours left at the measured rate, and the command that computes (or resumes) it."""
-    cfg = nb201_full_config(num_classes)
-    config_hash = _setup("nb201", cfg, BATCH_SIZE, BATCH_SEED, INIT_SEED, est.defined_estimators("nb201"))["config_hash"]
-    log = study.runs_root() / EXPERIMENT / f"nb201_full_c{num_classes}_{config_hash}.csv"
-    done = max(sum(1 for _ in log.open()) - 1, 0) if log.is_file() else 0
-    total = len(get_space("nb201").all_cells())
+    left, total = full_scale_cells_left(num_classes)
+    done = total - left
     rate = FULL_SCALE_CPU_S_PER_CELL.get(num_classes, max(FULL_SCALE_CPU_S_PER_CELL.values()))
     return (f"The {num_classes}-class table is not stored yet: {done} of {total:,} cells in its resumable log, "
-            f"about {(total - done) * rate / 3600:.1f} core-hours left at {rate} CPU-s per cell "
+            f"about {left * rate / 3600:.1f} core-hours left at {rate} CPU-s per cell "
             f"(benchmarks/bench_estimators.py); compute or resume it with "
             f"`python -c 'from nas_core import estimator_study as s; s.nb201_full_scale({num_classes})'` "
-            f"(one worker per core).")
+            f"(one worker per core), or `nas-study regime`, which schedules it after the supernets.")
 
 
 def cpu_scale(space_name: str, profile: str = "cpu", *, workers: int | None = None, progress: bool = True) -> pd.DataFrame:
