@@ -187,3 +187,22 @@ def test_a_stopped_estimator_table_resumes_from_its_kept_log(roots, monkeypatch)
     whole = regime.stored_or_none(et.nb201_full_scale, num_classes=10, n_cells=2, progress=False)
     values = ["arch", *est.defined_estimators("nb201"), "config_hash"]  # not the CPU seconds
     pd.testing.assert_frame_equal(resumed[values], whole[values])
+
+
+def test_run_stops_an_estimator_table_on_time_and_keeps_its_log(roots):
+    import time
+
+    from nas_core import estimator_tables as et
+
+    job = regime.EstimatorTableJob(10, n_cells=500)  # far longer than the time given
+    t0 = time.time()
+    assert regime.run((job,), hours=20 / 3600, workers=1, log=lambda *_: None) == []
+    assert time.time() - t0 < 75  # the worker was stopped, not waited for
+    # the cells it finished are in the log (none if it was stopped before its first, as on a
+    # loaded machine), and the log is kept for the next session
+    log = et.full_scale_log(10, 500)
+    kept = regime.unfinished_dir() / "estimators" / log.name
+    assert kept.is_file() == log.is_file() and et.log_rows(log) < 500
+    if log.is_file():
+        assert kept.read_bytes() == log.read_bytes()
+        assert (pd.read_csv(log)["config_hash"] == log.stem.rsplit("_", 1)[1]).all()
