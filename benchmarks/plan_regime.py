@@ -29,10 +29,10 @@ def main(argv=None) -> None:
     with pd.option_context("display.width", 200, "display.max_colwidth", 90):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         print()
-        family = table["item"].str.extract(r"^(pruning \w+)", expand=False).fillna("ladder")
+        family = table["item"].str.extract(r"^(pruning \w+|estimators)", expand=False).fillna("ladder")
         print(table.groupby([family.rename("family"), "space"], sort=False)["core_h_left"].sum().round(2).to_string())
     left = table["core_h_left"].sum()
-    print(f"\n{int((~table['stored']).sum())} of {len(table)} supernets to go: {left:.1f} core-hours, "
+    print(f"\n{int((~table['stored']).sum())} of {len(table)} items to go: {left:.1f} core-hours, "
           f"about {left / args.workers:.1f} h on {args.workers} workers (longest single run "
           f"{table['core_h_left'].max():.1f} h; `nas-study regime --hours H` computes in chunks)")
 

@@ -11,13 +11,16 @@ in the profile's ladder (``profiles.Budget.ladder``): nothing here changes a key
 After the ladder's rungs, ``PLAN`` holds the trained-budget pruning families
 (``pruning.PrunedJob``: Figure 5's sweep at the budget where the unpruned supernet ranks,
 Figures 6b/6c's spaces around a gold architecture past 4 epochs): one supernet on a pruned
-space each, computed, costed, stopped and resumed as a rung is.
+space each, computed, costed, stopped and resumed as a rung is. Last, ``ESTIMATOR_PLAN``: the
+NAS-Bench-201 full-scale free-estimator tables (``EstimatorTableJob``, 8 core-hours each), which
+resume from their append log of finished cells as a supernet resumes from its checkpoint.
 
 A rung takes hours on two cores, more than one session, so ``run`` computes for a bounded
 time and then stops its workers; each supernet resumes from its per-epoch checkpoint.
 ``keep_unfinished`` copies the checkpoints of the unfinished ones into the results tree
 (``results/unfinished/``, committed) and ``restore_unfinished`` puts them back where the
-trainer looks, so a fresh clone continues where the last session stopped.
+trainer looks, so a fresh clone continues where the last session stopped (an estimator table's
+partial log likewise, in ``results/unfinished/estimators/``).
 """
 from __future__ import annotations
 
@@ -32,15 +35,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checkpoints, parallel, pruning, study
+from . import checkpoints, estimator_tables, parallel, pruning, study
 from .profiles import budget
 from .spaces import SPACE_NAMES, FactTable
+from .parallel import ALLOCATOR_ENV  # noqa: F401  (re-exported: its old home, read by benchmarks/bench_allocator.py)
 from .store import load_checkpoint, result_name, stored_or_none
 
-# glibc keeps freed memory instead of returning it to the system after every step: about 12k
-# fewer page faults per training step on these networks; the arithmetic is unchanged
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "4294967296",
-                 "MALLOC_TOP_PAD_": "268435456"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,35 @@ LADDER_PLAN: tuple[Rung, ...] = tuple(
 PRUNING_PLAN: tuple[pruning.PrunedJob, ...] = tuple(
     [j for s in SPACE_NAMES for j in pruning.trained_jobs(s, "cpu")]
     + [j for s in SPACE_NAMES for j in pruning.trained_jobs(s, "cpu", "around")])
-PLAN = LADDER_PLAN + PRUNING_PLAN  # what the regime computes, in order; the ladder's rungs alone: LADDER_PLAN
+
+
+@dataclass(frozen=True)
+class EstimatorTableJob:
+    """``estimator_tables.nb201_full_scale(num_classes)``, computed as a plan item: in one regime
+    worker, cell after cell (its own worker processes would nest in the regime's), resumable from
+    its append log. ``n_cells``: the table of the first cells only (tests)."""
+    num_classes: int
+    n_cells: int | None = None
+    space = "nb201"  # not a field: the plan table's space column
+
+    def __post_init__(self):
+        estimator_tables.nb201_full_config(self.num_classes)  # refuses a class count it has no network for
+
+    def call(self) -> dict:
+        return dict(num_classes=self.num_classes, n_cells=self.n_cells)
+
+    def label(self) -> str:
+        return f"NB-201 full scale, {self.num_classes} classes" + (
+            "" if self.n_cells is None else f", first {self.n_cells} cells")
+
+    def __str__(self) -> str:
+        return f"estimators: {self.label()}"
+
+
+# Last, after every supernet: the full-scale tables say how far a free estimator is from the
+# published values, not what the regime's chapters compare; 10 classes first (CIFAR-10, the paper's)
+ESTIMATOR_PLAN: tuple[EstimatorTableJob, ...] = (EstimatorTableJob(10), EstimatorTableJob(100))
+PLAN = LADDER_PLAN + PRUNING_PLAN + ESTIMATOR_PLAN  # what the regime computes, in order; the rungs alone: LADDER_PLAN
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
 # 2026; used only where no stored result of the space records them. Each space's own
@@ -98,8 +126,10 @@ def unfinished_dir(root: Path | None = None) -> Path:
 
 
 def is_stored(rung, profile: str = "cpu", call: dict | None = None) -> bool:
-    """Whether a plan item (a ``Rung`` or a ``pruning.PrunedJob``; ``call``: its ``job_calls``
-    entry when known) is stored."""
+    """Whether a plan item (a ``Rung``, a ``pruning.PrunedJob``, an ``EstimatorTableJob``;
+    ``call``: a pruned job's ``job_calls`` entry when known) is stored."""
+    if isinstance(rung, EstimatorTableJob):
+        return stored_or_none(estimator_tables.nb201_full_scale, **rung.call(), progress=False) is not None
     if isinstance(rung, pruning.PrunedJob):
         call = pruning.job_calls([rung], profile)[0] if call is None else call
         return call is not None and stored_or_none(pruning.supernet_on_space, **call) is not None
@@ -150,7 +180,9 @@ def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]
 
 
 def checkpoint_epoch(rung, profile: str = "cpu", call: dict | None = None) -> int:
-    """Epochs a plan item's checkpoint has finished (0 without one)."""
+    """Epochs a plan item's checkpoint has finished (0 without one; an estimator table has none)."""
+    if isinstance(rung, EstimatorTableJob):
+        return 0
     path = _checkpoint_path(rung, profile, call)
     if path is None or not path.is_file():
         return 0
@@ -158,7 +190,10 @@ def checkpoint_epoch(rung, profile: str = "cpu", call: dict | None = None) -> in
 
 
 def _checkpoint_path(rung, profile: str, call: dict | None = None) -> Path | None:
-    """Where the trainer keeps an item's checkpoint (None for a pruned job whose space is not known yet)."""
+    """Where the trainer keeps an item's checkpoint (None for a pruned job whose space is not known
+    yet); an estimator table's: its append log."""
+    if isinstance(rung, EstimatorTableJob):
+        return estimator_tables.full_scale_log(rung.num_classes, rung.n_cells)
     if isinstance(rung, pruning.PrunedJob):
         call = pruning.job_calls([rung], profile)[0] if call is None else call
         return None if call is None else study.runs_root() / "pruning" / f"{pruning.on_space_name(**call)}.pt"
@@ -178,6 +213,9 @@ def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
     rates = {}
     rows = []
     for rung, call in zip(plan, _calls(plan, profile)):
+        if isinstance(rung, EstimatorTableJob):
+            rows.append(_table_row(rung))
+            continue
         pruned = isinstance(rung, pruning.PrunedJob)
         kind = ("subset" if rung.family == "sweep" else "around") if pruned else "ladder"
         if (rung.space, kind) not in rates:  # read once per space, not once per rung
@@ -194,12 +232,30 @@ def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
                      "epochs": rung.epochs, "seed": rung.seed,
                      "budget_x": rung.epochs / gt, "stored": stored, "epochs_done": done,
                      "core_h_left": left / 3600, "rates": f"{train_s:.2f} s/epoch, {score_s:.2f} s/arch ({source})"})
-    return pd.DataFrame(rows)
+    # an estimator table has no epochs, seed or budget: <NA>, the other rows' integers kept
+    columns = ["space", "item", "epochs", "seed", "budget_x", "stored", "epochs_done", "core_h_left", "rates"]
+    return pd.DataFrame(rows, columns=columns).astype({"epochs": "Int64", "seed": "Int64", "epochs_done": "Int64"})
+
+
+def _table_row(job: EstimatorTableJob) -> dict:
+    """An estimator table's plan row: core-hours left = the cells not yet in its log at the measured rate."""
+    stored = is_stored(job)
+    left = 0 if stored else estimator_tables.full_scale_cells_left(job.num_classes, job.n_cells)[0]
+    rate = estimator_tables.FULL_SCALE_CPU_S_PER_CELL[job.num_classes]
+    return {"space": job.space, "item": str(job), "epochs": None, "seed": None, "budget_x": float("nan"),
+            "stored": stored, "epochs_done": None, "core_h_left": left * rate / 3600,
+            "rates": f"{rate} CPU-s/cell (benchmarks/bench_estimators.py), {left:,} cells left" if not stored
+            else f"{rate} CPU-s/cell (benchmarks/bench_estimators.py)"}
 
 
 def _job(rung_and_profile) -> tuple:
     rung, profile = rung_and_profile
     t0 = time.time()
+    if isinstance(rung, EstimatorTableJob):
+        # workers=1: computed here, in this regime worker (one torch thread, run's WORKER_ENV);
+        # every finished cell is in the log at once, so a stopped worker loses one cell at most
+        estimator_tables.nb201_full_scale(**rung.call(), workers=1, progress=False)
+        return rung, time.time() - t0
     if isinstance(rung, pruning.PrunedJob):
         call = pruning.job_calls([rung], profile)[0]
         if call is None:  # never trains the ground truth or the guide itself: their cost is not in the plan
@@ -232,9 +288,11 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
     todo = [r for r, c in zip(plan, calls) if not is_stored(r, profile, c)
             and not (isinstance(r, pruning.PrunedJob) and c is None)]
     n = max(1, min(parallel.default_workers() if workers is None else workers, len(todo)))
-    os.environ.update(ALLOCATOR_ENV)  # the spawned workers start with it
+    # the spawned workers start with it: ALLOCATOR_ENV, and numpy's OpenBLAS on one thread for the
+    # estimator tables (estimator_tables.WORKER_ENV); torch computes with its own BLAS, values unchanged
+    os.environ.update(estimator_tables.WORKER_ENV)
     waiting = sum(isinstance(r, pruning.PrunedJob) and c is None for r, c in zip(plan, calls))
-    log(f"{len(todo)} supernets to compute in {n} workers, for at most {hours:g} h"
+    log(f"{len(todo)} items to compute in {n} workers, for at most {hours:g} h"
         + (f" ({waiting} pruned ones wait for the ground truth or supernet they prune by)" if waiting else ""))
     finished = []
     previous = signal.signal(signal.SIGALRM, _deadline)
@@ -244,7 +302,7 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
             finished.append(rung)
             log(f"{time.strftime('%H:%M:%S')} finished {rung} in {seconds / 60:.0f} min")
     except DeadlineReached:  # leaving imap_workers terminated the workers
-        log(f"{time.strftime('%H:%M:%S')} {hours:g} h are up: {len(todo) - len(finished)} supernets unfinished")
+        log(f"{time.strftime('%H:%M:%S')} {hours:g} h are up: {len(todo) - len(finished)} items unfinished")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -260,7 +318,8 @@ def keep_unfinished(plan=PLAN, profile: str = "cpu") -> list[Path]:
         src = _checkpoint_path(rung, profile, call)
         if src is None:
             continue
-        out = unfinished_dir() / src.parent.name if isinstance(rung, pruning.PrunedJob) else unfinished_dir()
+        # a pruned job's in unfinished/pruning/, an estimator table's log in unfinished/estimators/
+        out = unfinished_dir() if isinstance(rung, Rung) else unfinished_dir() / src.parent.name
         dst = out / src.name
         if is_stored(rung, profile, call):
             dst.unlink(missing_ok=True)
@@ -273,13 +332,19 @@ def keep_unfinished(plan=PLAN, profile: str = "cpu") -> list[Path]:
 
 def restore_unfinished() -> list[Path]:
     """Put kept checkpoints back where training resumes from them, unless a newer one is there
-    (``unfinished/*.pt`` to ``runs/supernets/``, ``unfinished/pruning/*.pt`` to ``runs/pruning/``)."""
+    (``unfinished/*.pt`` to ``runs/supernets/``, ``unfinished/pruning/*.pt`` to ``runs/pruning/``),
+    and kept estimator logs unless the one there is as long (``unfinished/estimators/*.csv`` to
+    ``runs/estimators/``)."""
     restored = []
     kept = [(p, "supernets") for p in sorted(unfinished_dir().glob("*.pt"))]
     kept += [(p, "pruning") for p in sorted((unfinished_dir() / "pruning").glob("*.pt"))]
+    kept += [(p, "estimators") for p in sorted((unfinished_dir() / "estimators").glob("*.csv"))]
     for src, folder in kept:
         dst = study.runs_root() / folder / src.name
-        if dst.is_file() and int(load_checkpoint(dst).get("epoch", 0)) >= int(load_checkpoint(src).get("epoch", 0)):
+        if folder == "estimators":
+            if estimator_tables.log_rows(dst) >= estimator_tables.log_rows(src):
+                continue
+        elif dst.is_file() and int(load_checkpoint(dst).get("epoch", 0)) >= int(load_checkpoint(src).get("epoch", 0)):
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
@@ -289,8 +354,9 @@ def restore_unfinished() -> list[Path]:
 
 def add_parser(sub):
     """``nas-study regime [--plan] [--hours H] [--workers N]``."""
-    s = sub.add_parser("regime", help="supernets in the paper's training regime (issue #23): print the plan, "
-                                      "or compute it for a bounded time, resumably")
+    s = sub.add_parser("regime", help="supernets in the paper's training regime (issue #23), then the full-scale "
+                                      "free-estimator tables: print the plan, or compute it for a bounded time, "
+                                      "resumably")
     s.add_argument("--plan", action="store_true", help="print what is left and its core-hours, compute nothing")
     s.add_argument("--hours", type=float, default=2.0, help="wall-clock hours to compute for (default 2)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")

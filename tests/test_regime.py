@@ -1,4 +1,5 @@
 """The training-regime plan: its cost table, and chunked runs that stop on time and resume."""
+import pandas as pd
 import pytest
 
 from nas_core import regime, study
@@ -73,8 +74,9 @@ def test_pruned_jobs_come_after_the_ladder_in_the_plan():
     from nas_core import pruning
 
     n = len(regime.PRUNING_PLAN)
-    assert n == 2 * 30 + 2 * 12 and regime.PLAN == regime.LADDER_PLAN + regime.PRUNING_PLAN
-    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:-n])
+    assert n == 2 * 30 + 2 * 12
+    assert regime.PLAN == regime.LADDER_PLAN + regime.PRUNING_PLAN + regime.ESTIMATOR_PLAN
+    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:len(regime.LADDER_PLAN)])
     assert regime.PLAN[:2] == (regime.Rung("nb201", 256), regime.Rung("nb101", 256))  # the old order kept
     assert all(isinstance(j, pruning.PrunedJob) for j in regime.PRUNING_PLAN)
 
@@ -122,3 +124,85 @@ def test_a_stopped_pruned_job_resumes_from_its_kept_checkpoint(roots, monkeypatc
     assert calls == [2] and regime.is_stored(job, "smoke")
     assert regime.keep_unfinished((job,), "smoke") == [] and not kept[0].exists()
     assert regime.plan_table((job,), "smoke")["core_h_left"].iloc[0] == 0
+
+
+def test_the_full_scale_estimator_tables_come_last_in_the_plan():
+    assert regime.ESTIMATOR_PLAN == (regime.EstimatorTableJob(10), regime.EstimatorTableJob(100))
+    assert regime.PLAN[-2:] == regime.ESTIMATOR_PLAN  # after every supernet, 10 classes first
+    assert str(regime.ESTIMATOR_PLAN[0]) == "estimators: NB-201 full scale, 10 classes"
+    with pytest.raises(ValueError, match="num_classes"):
+        regime.EstimatorTableJob(120)
+
+
+def test_plan_table_costs_an_estimator_table_from_its_log(roots):
+    from nas_core import estimator_tables as et
+
+    job = regime.EstimatorTableJob(10)
+    row = regime.plan_table((regime.Rung("nb201", 1), job), "smoke").iloc[1]
+    assert row["item"] == "estimators: NB-201 full scale, 10 classes" and not row["stored"]
+    assert row["core_h_left"] == pytest.approx(15625 * et.FULL_SCALE_CPU_S_PER_CELL[10] / 3600)
+    log = et.full_scale_log(10)
+    assert log == roots / "runs" / "estimators" / f"nb201_full_c10_{log.stem.rsplit('_', 1)[1]}.csv"
+    log.parent.mkdir(parents=True)
+    log.write_text("arch,x\na,1\nb,2\nc,")  # two rows and one being written
+    row = regime.plan_table((job,)).iloc[0]
+    assert row["core_h_left"] == pytest.approx(15623 * et.FULL_SCALE_CPU_S_PER_CELL[10] / 3600)
+    assert "15,623 cells left" in row["rates"] and row["epochs"] is pd.NA
+
+
+def test_a_stopped_estimator_table_resumes_from_its_kept_log(roots, monkeypatch):
+    from nas_core import estimator_tables as et
+    from nas_core import estimators as est
+
+    job = regime.EstimatorTableJob(10, n_cells=2)  # the first two cells: seconds, not hours
+    log = et.full_scale_log(10, 2)
+    real, calls = est.estimate_all, []
+
+    def stop_at_the_second(*a, **k):
+        if calls:
+            raise KeyboardInterrupt  # as the regime's deadline stops a worker
+        calls.append(1)
+        return real(*a, **k)
+
+    with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+        m.setattr(est, "estimate_all", stop_at_the_second)
+        regime._job((job, "cpu"))
+    assert et.log_rows(log) == 1 and not regime.is_stored(job)
+    assert regime.plan_table((job,))["core_h_left"].iloc[0] == pytest.approx(et.FULL_SCALE_CPU_S_PER_CELL[10] / 3600)
+    kept = regime.keep_unfinished((job,))
+    assert kept == [regime.unfinished_dir() / "estimators" / log.name]
+    partial = log.read_bytes()
+    log.unlink()
+    assert regime.restore_unfinished() == [log] and log.read_bytes() == partial
+    assert regime.restore_unfinished() == []  # the log there is as long: left alone
+    regime._job((job, "cpu"))  # resumes: the second cell only
+    assert regime.is_stored(job) and et.log_rows(log) == 2 and log.read_bytes().startswith(partial)
+    assert regime.keep_unfinished((job,)) == [] and not kept[0].exists()
+    assert regime.plan_table((job,))["core_h_left"].iloc[0] == 0
+    resumed = regime.stored_or_none(et.nb201_full_scale, num_classes=10, n_cells=2, progress=False)
+    # the same table computed in one go, elsewhere
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(roots / "results2"))
+    monkeypatch.setenv("NAS_CORE_RUNS", str(roots / "runs2"))
+    et.nb201_full_scale(10, n_cells=2, workers=1, progress=False)
+    whole = regime.stored_or_none(et.nb201_full_scale, num_classes=10, n_cells=2, progress=False)
+    values = ["arch", *est.defined_estimators("nb201"), "config_hash"]  # not the CPU seconds
+    pd.testing.assert_frame_equal(resumed[values], whole[values])
+
+
+def test_run_stops_an_estimator_table_on_time_and_keeps_its_log(roots):
+    import time
+
+    from nas_core import estimator_tables as et
+
+    job = regime.EstimatorTableJob(10, n_cells=500)  # far longer than the time given
+    t0 = time.time()
+    assert regime.run((job,), hours=20 / 3600, workers=1, log=lambda *_: None) == []
+    assert time.time() - t0 < 75  # the worker was stopped, not waited for
+    # the cells it finished are in the log (none if it was stopped before its first, as on a
+    # loaded machine), and the log is kept for the next session
+    log = et.full_scale_log(10, 500)
+    kept = regime.unfinished_dir() / "estimators" / log.name
+    assert kept.is_file() == log.is_file() and et.log_rows(log) < 500
+    if log.is_file():
+        assert kept.read_bytes() == log.read_bytes()
+        assert (pd.read_csv(log)["config_hash"] == log.stem.rsplit("_", 1)[1]).all()
