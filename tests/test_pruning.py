@@ -2,6 +2,7 @@
 architecture, sweep bookkeeping (with a stand-in for supernet training) and one tiny
 real supernet on a pruned subset."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,9 +273,11 @@ def test_trained_family_jobs():
     assert len(around) == 12 and [j.n_archs("cpu") for j in around[:4]] == [1, 7, 49, 100]
 
 
-def test_trained_calls_at_8_epochs_are_the_stored_sweeps():
+def test_trained_calls_at_8_epochs_are_the_stored_sweeps(monkeypatch):
     # the family's subsets are the 8-epoch sweep's where they prune alike: same names, so the
-    # committed sweep's results would be found (guided and random seeds 1-2 prune otherwise)
+    # committed sweep's results would be found (guided and random seeds 1-2 prune otherwise).
+    # The committed results, not the smoke fixtures' scratch root an earlier test may have set.
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(Path(__file__).resolve().parents[1] / "results"))
     jobs = [pruning.PrunedJob("sweep", "nb101", 8, 0, m, f) for m, f in (("unpruned", 1), ("optimistic", 4),
                                                                        ("random", 8))]
     for call in pruning.job_calls(jobs, "cpu"):
