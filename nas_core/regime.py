@@ -113,7 +113,13 @@ class EstimatorTableJob:
 # Last, after every supernet: the full-scale tables say how far a free estimator is from the
 # published values, not what the regime's chapters compare; 10 classes first (CIFAR-10, the paper's)
 ESTIMATOR_PLAN: tuple[EstimatorTableJob, ...] = (EstimatorTableJob(10), EstimatorTableJob(100))
-PLAN = LADDER_PLAN + PRUNING_PLAN + ESTIMATOR_PLAN  # what the regime computes, in order; the rungs alone: LADDER_PLAN
+# What the regime computes, in order (the rungs alone: LADDER_PLAN). NB-101's Figure 5 sweep (three
+# seeds, 2.3 core-hours) goes before the single-seed rungs from 1024 epochs: it gives Findings 4-5 their
+# first test on supernets that rank, where a one-seed rung past the ladder is descriptive only.
+_FIRST_ONE_SEED_RUNG = LADDER_PLAN.index(Rung("nb101", 1024))
+_NB101_SWEEP = tuple(j for j in PRUNING_PLAN if j.space == "nb101" and j.family == "sweep")
+PLAN = (LADDER_PLAN[:_FIRST_ONE_SEED_RUNG] + _NB101_SWEEP + LADDER_PLAN[_FIRST_ONE_SEED_RUNG:]
+        + tuple(j for j in PRUNING_PLAN if j not in _NB101_SWEEP) + ESTIMATOR_PLAN)
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
 # 2026; used only where no stored result of the space records them. Each space's own

@@ -70,13 +70,20 @@ def test_run_stops_on_time_and_keeps_the_checkpoint(roots):
     assert set(kept) <= {f"{study.supernet_checkpoint_name(**rung.call('smoke'))}.pt"}
 
 
-def test_pruned_jobs_come_after_the_ladder_in_the_plan():
+def test_pruned_jobs_come_after_the_seeded_ladder_in_the_plan():
     from nas_core import pruning
 
     n = len(regime.PRUNING_PLAN)
     assert n == 2 * 30 + 2 * 12
-    assert regime.PLAN == regime.LADDER_PLAN + regime.PRUNING_PLAN + regime.ESTIMATOR_PLAN
-    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:len(regime.LADDER_PLAN)])
+    assert sorted(map(str, regime.PLAN)) == sorted(map(str, regime.LADDER_PLAN + regime.PRUNING_PLAN
+                                                              + regime.ESTIMATOR_PLAN))
+    # NB-101's trained sweep (three seeds) before the single-seed rungs from 1024 epochs
+    first = regime.PLAN.index(regime.Rung("nb101", 1024))
+    assert {j.space for j in regime.PLAN[first - 30:first]} == {"nb101"}
+    assert all(isinstance(j, pruning.PrunedJob) and j.family == "sweep" for j in regime.PLAN[first - 30:first])
+    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:first - 30])
+    assert regime.PLAN[first:first + len(regime.LADDER_PLAN[regime.LADDER_PLAN.index(regime.Rung('nb101', 1024)):])] == \
+        regime.LADDER_PLAN[regime.LADDER_PLAN.index(regime.Rung('nb101', 1024)):]
     assert regime.PLAN[:2] == (regime.Rung("nb201", 256), regime.Rung("nb101", 256))  # the old order kept
     assert all(isinstance(j, pruning.PrunedJob) for j in regime.PRUNING_PLAN)
 
