@@ -74,6 +74,8 @@ LADDER_PLAN: tuple[Rung, ...] = tuple(
     # enters it with seeds 0 and 1), before the single-seed 1024-epoch rungs
     + _rungs("nb201", [256], seeds=(2,)) + _rungs("nb101", [256], seeds=(2,))
     + _rungs("nb101", [512], seeds=(1,)) + _rungs("nb201", [512], seeds=(1,))
+    # third seeds where Figure 1's verdict reads its claims: the top rung (512) and NB-201's peak (128)
+    + _rungs("nb201", [512], seeds=(2,)) + _rungs("nb101", [512], seeds=(2,)) + _rungs("nb201", [128], seeds=(2,))
     + _rungs("nb101", [1024]) + _rungs("nb201", [1024])
     + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128]) + _rungs("nb101", [2048])
     + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
