@@ -188,16 +188,21 @@ def stored_seed_ladder(space_name: str, profile: str, rungs: Sequence[int], *, m
     return pd.concat(parts, ignore_index=True)
 
 
+def _plan_past_ladder(space_name: str, ladder: Sequence[int]) -> list:
+    """The training regime's rungs of the space (``regime.LADDER_PLAN``) above the ladder's top."""
+    return [r for r in regime.LADDER_PLAN if r.space == space_name and r.epochs > max(ladder)]
+
+
 def rungs_past_ladder(space_name: str, ladder: Sequence[int]) -> list[int]:
-    """The training regime's rungs of the space (``regime.LADDER_PLAN``) above the ladder's top, in order."""
-    return sorted({r.epochs for r in regime.LADDER_PLAN if r.space == space_name and r.epochs > max(ladder)})
+    """The epochs of the regime's rungs of the space above the ladder's top, in order."""
+    return sorted({r.epochs for r in _plan_past_ladder(space_name, ladder)})
 
 
 def past_ladder_note(space_name: str, profile: str, ladder: Sequence[int], stored: pd.DataFrame) -> str:
     """One line: which of the regime's rungs past the ladder are stored (with their seeds), why
     they stay outside the verdict, and what the rest costs."""
-    plan = regime.plan_table(regime.LADDER_PLAN, profile=profile)  # the rungs; the pruning jobs are not the ladder's
-    plan = plan[(plan["space"] == space_name) & (plan["epochs"] > max(ladder))]
+    # costs this space's rungs only (the pruning jobs are not the ladder's)
+    plan = regime.plan_table(_plan_past_ladder(space_name, ladder), profile=profile)
     have = ", ".join(f"{int(e)} epochs (seed{'s' if len(g) > 1 else ''} {', '.join(str(int(s)) for s in sorted(g))})"
                      for e, g in stored.groupby("epochs")["seed"].unique().items()) if len(stored) else "none yet"
     left = plan[~plan["stored"]]
@@ -672,7 +677,7 @@ def verdict_top_k(title: str, table: pd.DataFrame, regret: pd.DataFrame | None =
             f"{int(in10.sum())}/{len(g)} and in the best 1% in {int(in1.sum())}/{len(g)}; probability that random "
             f"search does at least as well: {', '.join(f'{p:.3f}' for p in g['p_random'])}.")
         if "adv_low" in g:
-            parts.append(f"Its advantage over random search's expectation (95% bootstrap interval over architectures): "
+            parts.append("Its advantage over random search's expectation (95% bootstrap interval over architectures): "
                          + "; ".join(f"{a:+.2f} [{lo:+.2f}, {hi:+.2f}]"
                                      for a, lo, hi in zip(g["advantage"], g["adv_low"], g["adv_high"])) + ".")
     if regret is not None and len(supernet_columns) and at_n <= len(regret):

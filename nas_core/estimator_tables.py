@@ -152,7 +152,6 @@ def build_estimator_table(space_name: str, archs: Sequence, cfg: Mapping[str, An
     one runs here (in this process's environment)."""
     from tqdm.auto import tqdm
 
-    space = get_space(space_name)
     names = tuple(est.defined_estimators(space_name) if estimators is None else estimators)
     undefined = [n for n in names if n not in est.defined_estimators(space_name)]
     if undefined:

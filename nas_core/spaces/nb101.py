@@ -511,10 +511,10 @@ class NasBench101Space(SearchSpace):
         # Spearman on 40 architectures, 10 epochs (stem 16, 3 stacks x 1 cell) 0.889 for one seed, so
         # the ground truth is the mean of two seeds (Spearman-Brown estimate 0.94); stand-alone training
         # costs about 33 s per architecture and seed on one core. Table 3 groups as the paper's two (its
-        # 1k and 2k epochs), at 64 / 128. The ladder reaches 256 epochs (25.6x the ground truth's,
+        # 1k and 2k epochs), at 64 / 128. The ladder reaches 512 epochs (51.2x the ground truth's,
         # training regime); a rung joins once its seeds 0 and 1 are stored, the rest of the regime's
         # rungs are `regime.PLAN`'s.
-        "cpu": Budget((1, 2, 4, 8, 16, 32, 64, 128, 256), 10, 300, 300, (64, 128), gt_seeds=(0, 1),
+        "cpu": Budget((1, 2, 4, 8, 16, 32, 64, 128, 256, 512), 10, 300, 300, (64, 128), gt_seeds=(0, 1),
                       gt_variant_archs=50, recipe_overrides={"bn_calib_steps": 10, "bn_calib_batch_size": 200},
                       # the pruning sweep keeps the 8 epochs of the ladder it was computed on (the ladder
                       # grew past 128 since), so no stored sweep changes meaning; its trained-budget family
