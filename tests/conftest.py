@@ -51,11 +51,27 @@ def _executed_ok(path: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def smoke_book(smoke_root):
+def smoke_notebook(smoke_root):
+    """``run(name)``: the notebook executed in the smoke profile into the smoke book's folder, once
+    per session (the notebook tests and the book's fixture share it, whichever comes first).
+    Returns its path."""
+    from nas_core import cli
+
+    def run(name: str) -> Path:
+        path = smoke_root / "book" / "experiments" / f"{name}.ipynb"
+        if not _executed_ok(path):
+            cli.run_experiment(name, "smoke", {}, path.parent)
+        return path
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def smoke_book(smoke_root, smoke_notebook):
     """A copy of book/ with every written notebook executed in the smoke profile,
     its generated pages written, built with warnings as errors.
     Returns (book folder, the build's CompletedProcess)."""
-    from nas_core import bookgen, cli
+    from nas_core import bookgen
 
     book = smoke_root / "book"
     book.mkdir(exist_ok=True)
@@ -67,8 +83,7 @@ def smoke_book(smoke_root):
         else:
             shutil.copy(item, book / item.name)
     for name in bookgen.existing_experiments():
-        if not _executed_ok(book / "experiments" / f"{name}.ipynb"):  # else run already by test_notebooks
-            cli.run_experiment(name, "smoke", {}, book / "experiments")
+        smoke_notebook(name)
     bookgen.write_book(book)
     res = subprocess.run(bookgen.build_command(book), capture_output=True, text=True)
     return book, res
