@@ -57,7 +57,7 @@ from .estimator_tables import (BATCH_SEED, BATCH_SIZE, BUILDERS, EXPERIMENT, FUL
                                WORKER_ENV, _WORKER, _columns, _init_worker, _params, _setup, _stored_table, _task,
                                _worker_env, build_estimator_table, cpu_scale, full_scale_status, nb201_any_cell,
                                nb201_full_config, nb201_full_scale)
-from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, combine, fmt_ci, interval_call
+from .verdicts import AGREES, DISAGREES, INCONCLUSIVE, Verdict, across_seeds, fmt_ci, interval_call
 
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 NB201_SAMPLE = dict(n=1000, seed=0)  # the paper's 1k evaluated cells (profiles: paper n_eval_archs)
@@ -317,6 +317,13 @@ def top_rung(space_name: str, profile: str = "cpu", *, min_seeds: int = 1) -> in
     return int(counts.index.max()) if len(counts) else None
 
 
+def verdict_rung(space_name: str, profile: str = "cpu") -> int | None:
+    """The rung the chapter's verdicts read: the most epochs with at least two stored seeds (so that
+    the verdict combines seeds, as every ladder verdict of the book does), else the top stored rung
+    (a ladder with one seed per rung, e.g. at the smoke profile); None if nothing is stored."""
+    return top_rung(space_name, profile, min_seeds=2) or top_rung(space_name, profile)
+
+
 def best_estimator(correlations_table: pd.DataFrame) -> str:
     """The estimator of highest Spearman (finite) in a ``cpu_correlations`` table. Chosen on the
     same ground truth it is then compared on, so its correlation is an optimistic one."""
@@ -429,12 +436,13 @@ def supernet_vs_estimator_verdict(comparison: pd.DataFrame, space_name: str) -> 
     """Does the top-rung supernet rank better than the best free estimator? Per seed of
     ``top_rung_comparison``: ``agrees`` when the paired interval of Spearman(supernet) -
     Spearman(estimator) lies above 0, ``disagrees`` below 0, ``inconclusive`` when it holds 0; the
-    seeds' calls ``verdicts.combine``d. Key number: seed 0's difference (or the first seed's)."""
+    seeds' calls combined by ``verdicts.across_seeds`` (a call holds when every seed gives it).
+    Key number: seed 0's difference (or the first seed's)."""
     rows = list(comparison.itertuples(index=False))
     if not rows:
         raise ValueError("no comparison to judge")
     calls = [interval_call(r.supernet_minus_estimator_lo, r.supernet_minus_estimator_hi, +1) for r in rows]
-    call = combine(calls)
+    call = across_seeds(calls)
     first = comparison.iloc[0]
     title = get_space(space_name).title
     per = "; ".join(
@@ -442,8 +450,8 @@ def supernet_vs_estimator_verdict(comparison: pd.DataFrame, space_name: str) -> 
         f"{r['estimator_spearman']:.2f}, difference {_ci_text(r, 'supernet_minus_estimator')} ({c})"
         for (_, r), c in zip(comparison.iterrows(), calls))
     meaning = {"agrees": "yes: the supernet ranks better", "disagrees": "no: the free estimator ranks better",
-               "inconclusive": "not decided: the paired interval holds 0",
-               "partly": "on some seeds only"}.get(call, call)
+               "inconclusive": "not decided: the paired interval holds 0 on some seed, or the seeds differ"
+               }.get(call, call)
     text = (f"**{title}**, does the {int(first['epochs'])}-epoch supernet rank better than the best free estimator "
             f"({first['best_estimator']}, chosen on this ground truth), on {int(first['n'])} architectures? {per}. "
             f"Cost per architecture: supernet {first['supernet_cpu_s_per_arch']:.3g} s, estimator "
@@ -470,15 +478,15 @@ def hybrid_call(row) -> str:
 
 def hybrid_verdict(comparison: pd.DataFrame, space_name: str) -> Verdict:
     """Does the mean-rank hybrid of the top-rung supernet and the best free estimator rank better
-    than both (``hybrid_call`` per seed, ``verdicts.combine``d)?"""
+    than both (``hybrid_call`` per seed, combined by ``verdicts.across_seeds``)?"""
     calls = [hybrid_call(r) for _, r in comparison.iterrows()]
-    call = combine(calls)
+    call = across_seeds(calls)
     first = comparison.iloc[0]
     per = "; ".join(f"seed {int(r['seed'])}: hybrid {r['hybrid_spearman']:.2f}, minus supernet "
                     f"{_ci_text(r, 'hybrid_minus_supernet')}, minus {r['best_estimator']} "
                     f"{_ci_text(r, 'hybrid_minus_estimator')} ({c})" for (_, r), c in zip(comparison.iterrows(), calls))
     meaning = {"agrees": "yes: the two carry different information", "disagrees": "no: one of the two alone ranks better",
-               "inconclusive": "not decided", "partly": "on some seeds only"}.get(call, call)
+               "inconclusive": "not decided on every seed"}.get(call, call)
     text = (f"**{get_space(space_name).title}**, does the mean rank of the {int(first['epochs'])}-epoch supernet and "
             f"{first['best_estimator']} rank better than both? {per}. **{call}** ({meaning}).")
     numbers = {"hybrid_spearman": (first["hybrid_spearman"], first["hybrid_lo"], first["hybrid_hi"]),
@@ -515,6 +523,6 @@ def verdict_summary(comparisons: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 __all__ = ["EXPERIMENT", "BATCH_SIZE", "nb201_full_config", "build_estimator_table", "nb201_full_scale", "cpu_scale",
            "correlations", "search_in_sample", "nb201_full_correlations", "published_comparison", "cpu_ground_truth",
            "cost_per_arch", "mean_rank_hybrid", "cpu_correlations", "ladder_rungs", "supernet_seconds", "scoring_rate",
-           "supernet_ladder", "ladder_correlations", "top_rung", "best_estimator", "paired_spearman",
+           "supernet_ladder", "ladder_correlations", "top_rung", "verdict_rung", "best_estimator", "paired_spearman",
            "hybrid_comparison", "top_rung_comparison", "supernet_vs_estimator_verdict", "hybrid_call", "hybrid_verdict",
            "verdict_summary"]

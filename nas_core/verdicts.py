@@ -73,6 +73,16 @@ def combine(calls: Iterable[str]) -> str:
     return INCONCLUSIVE
 
 
+def across_seeds(calls: Iterable[str]) -> str:
+    """One call from the same check on several supernet seeds: a call holds when every seed gives
+    it (as Figure 1's trend needs every seed pair); seeds that differ -> ``inconclusive`` (the seed,
+    not the budget or the method, decides the outcome); nothing -> ``not run``."""
+    calls = [c for c in calls if c != NOT_RUN]
+    if not calls:
+        return NOT_RUN
+    return calls[0] if len(set(calls)) == 1 else INCONCLUSIVE
+
+
 def interval_call(low: float, high: float, want_sign: int) -> str:
     """``agrees`` when the interval [low, high] lies on the side ``want_sign`` of 0,
     ``disagrees`` when it lies on the other side, ``inconclusive`` when it holds 0 (or is NaN)."""

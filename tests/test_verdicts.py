@@ -32,6 +32,15 @@ def test_combine_and_interval_call():
     assert verdicts.interval_call(float("nan"), 0.3, +1) == INCONCLUSIVE
 
 
+def test_across_seeds_holds_a_call_only_when_every_seed_gives_it():
+    # unlike combine (several checks), seeds are replicates of one check
+    assert verdicts.across_seeds([DISAGREES, DISAGREES]) == DISAGREES
+    assert verdicts.across_seeds([DISAGREES, INCONCLUSIVE]) == INCONCLUSIVE
+    assert verdicts.across_seeds([AGREES, INCONCLUSIVE]) == INCONCLUSIVE
+    assert verdicts.across_seeds([AGREES, DISAGREES]) == INCONCLUSIVE
+    assert verdicts.across_seeds([verdicts.NOT_RUN]) == verdicts.NOT_RUN
+
+
 # ---------------------------------------------------------------- Figure 4: a negative bias
 
 def _bias_row(sn, gt, b):
