@@ -278,3 +278,31 @@ def test_configs():
     assert SPACE.config("paper")["stem_channels"] == 128 and SPACE.config("cpu")["dataset"] == "fashion-mnist"
     with pytest.raises(ValueError):
         SPACE.config("huge")
+
+
+def test_a_sliced_conv_bn_recalibrates_as_batch_norm_does():
+    # BN recalibration puts the BN layers alone in train mode, with momentum None (a cumulative
+    # average); a path narrower than the layer runs on a slice of its statistics, which must follow
+    # nn.BatchNorm's rule (it read the enclosing module's mode and left them unchanged; this
+    # sub-space never narrows a vertex, so no stored result took this path)
+    from nas_core.evaluation import calibrate_bn
+    from nas_core.spaces.nb101 import _SlicedConvBn
+
+    torch.manual_seed(0)
+    wide, narrow = _SlicedConvBn(4, 8, 1, {}), nn.Sequential(nn.Conv2d(4, 5, 1, bias=False), nn.BatchNorm2d(5))
+    narrow[0].weight.data.copy_(wide.conv.weight.data[:5])
+
+    class Path(nn.Module):  # calibrate_bn's model(x, arch) call, on 5 of the 8 channels
+        def __init__(self, layer):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, arch):
+            return self.layer(x, 5)
+
+    batches = [torch.randn(6, 4, 3, 3) for _ in range(3)]
+    calibrate_bn(Path(wide), batches, arch="narrow")
+    calibrate_bn(narrow, batches)
+    torch.testing.assert_close(wide.bn.running_mean[:5], narrow[1].running_mean)
+    torch.testing.assert_close(wide.bn.running_var[:5], narrow[1].running_var)
+    assert int(wide.bn.num_batches_tracked) == 3

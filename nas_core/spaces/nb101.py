@@ -415,8 +415,14 @@ class _SlicedConvBn(nn.Module):
         if cout == bn.num_features:
             y = bn(y)
         else:  # slices of the running stats are views: updates land in the buffers
+            # the BN layer's mode, not this module's: BN recalibration trains the BN layers alone
+            momentum = bn.momentum
+            if bn.training and bn.track_running_stats:
+                bn.num_batches_tracked.add_(1)
+                if momentum is None:  # BN recalibration's cumulative average, as nn.BatchNorm computes it
+                    momentum = 1.0 / float(bn.num_batches_tracked)
             y = F.batch_norm(y, bn.running_mean[:cout], bn.running_var[:cout], bn.weight[:cout], bn.bias[:cout],
-                             self.training, bn.momentum, bn.eps)
+                             bn.training, 0.0 if momentum is None else momentum, bn.eps)
         return F.relu(y)
 
 
