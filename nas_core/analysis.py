@@ -323,6 +323,64 @@ def _trend_is_decided(pairs: pd.DataFrame, spread: float, sign: int) -> tuple[bo
     return True, f"every seed pair's paired interval excludes 0 and the change exceeds the seed spread ({spread:.2f})"
 
 
+SATURATION_MEAN_TOL = 1.0  # a doubling that moves the mean sub-network score by at most this (points) is flat
+
+
+def saturation_table(ladder: pd.DataFrame, gt: pd.Series, *, higher_is_better: bool = True, n_boot: int = 1000,
+                     mean_tol: float = SATURATION_MEAN_TOL) -> pd.DataFrame:
+    """Per doubling of the ladder (rungs ``e`` and ``2e`` both stored): the change of the supernet's
+    mean score (mean over seeds), the seed pairs' paired Spearman changes, and the doubling's
+    status: ``flat`` when the mean moves by at most ``mean_tol`` and the Spearman change is not
+    decided either way (Figure 1's test, ``_trend_is_decided``); ``changes`` otherwise; ``one seed``
+    when a rung has a single seed, whose spread is unknown, so flatness cannot be told."""
+    rungs = rung_table(ladder, gt, higher_is_better=higher_is_better, n_boot=n_boot)
+    columns = ["from_epochs", "to_epochs", "mean_change", "spearman_change", "pairs_excluding_0", "n_pairs",
+               "seed_spread", "status"]
+    if rungs.empty:
+        return pd.DataFrame(columns=columns)
+    r = rungs.set_index("epochs")
+    rows = []
+    for a in r.index:
+        b = 2 * a
+        if b not in r.index:
+            continue
+        pairs = rung_differences(ladder, gt, a, b, n_boot=n_boot)
+        spreads = spread_values(r.loc[[a, b], "seed_spread"])
+        spread = float(spreads.max()) if spreads.notna().all() else float("nan")
+        d_mean = float(r.loc[b, "supernet_mean"] - r.loc[a, "supernet_mean"])
+        decided = any(_trend_is_decided(pairs, spread, sign)[0] for sign in (+1, -1))
+        status = ("one seed" if np.isnan(spread) else
+                  "flat" if abs(d_mean) <= mean_tol and not decided else "changes")
+        rows.append({"from_epochs": int(a), "to_epochs": int(b), "mean_change": d_mean,
+                     "spearman_change": float(pairs["difference"].mean()) if len(pairs) else float("nan"),
+                     "pairs_excluding_0": int(((pairs["ci_low"] > 0) | (pairs["ci_high"] < 0)).sum()),
+                     "n_pairs": len(pairs), "seed_spread": spread, "status": status})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def saturation_note(title: str, table: pd.DataFrame, *, mean_tol: float = SATURATION_MEAN_TOL) -> str:
+    """One line from ``saturation_table``: the ladder has saturated from the first of two successive
+    flat doublings (training longer changed neither the mean score by more than ``mean_tol`` nor
+    the ranking beyond the paired test), or it has not yet, and why (descriptive; no verdict)."""
+    rule = (f"two successive doublings that change neither the mean sub-network score by more than {mean_tol:g} "
+            f"point{'' if mean_tol == 1 else 's'} nor the Spearman correlation (Figure 1's paired, seed-aware test)")
+    if table.empty:
+        return f"**{title}**: no doubling with both rungs stored; saturation means {rule}."
+    flat = list(table["status"] == "flat")
+    for i in range(len(table) - 1):
+        if flat[i] and flat[i + 1] and table["to_epochs"].iloc[i] == table["from_epochs"].iloc[i + 1]:
+            return (f"**{title}**: saturated from {int(table['from_epochs'].iloc[i])} epochs: {rule} "
+                    f"({int(table['from_epochs'].iloc[i])} -> {int(table['to_epochs'].iloc[i + 1])}).")
+    last = table.iloc[-1]
+    why = {"changes": f"the last doubling, {int(last['from_epochs'])} -> {int(last['to_epochs'])}, moves the mean "
+                      f"by {last['mean_change']:+.2f} and Spearman by {last['spearman_change']:+.2f} "
+                      f"({int(last['pairs_excluding_0'])} of {int(last['n_pairs'])} seed pairs' intervals exclude 0)",
+           "one seed": f"the last doubling, {int(last['from_epochs'])} -> {int(last['to_epochs'])}, has a rung with "
+                       "one seed",
+           "flat": f"only the last doubling, {int(last['from_epochs'])} -> {int(last['to_epochs'])}, is flat"}
+    return f"**{title}**: not saturated yet ({rule}): {why[last['status']]}."
+
+
 def verdict_trend(title: str, trend: Mapping) -> Verdict:
     """Finding 1 on one space, from ``ladder_trend``: does the ranking stop improving, or drop,
     while the supernet trains on? ``agrees`` only for a drop after the peak decided by every

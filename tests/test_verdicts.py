@@ -138,6 +138,27 @@ def test_trend_decided_drop_agrees_and_decided_rise_disagrees(gt):
     assert v.call in (AGREES, PARTLY)
 
 
+def test_saturation_needs_two_successive_flat_doublings(gt):
+    # the same noise at every rung and the mean moving by e / 100 (< 1 point): two flat doublings
+    flat = {(e, s): 0.9 + 0.05 * s for e in (32, 64, 128) for s in (0, 1)}
+    t = analysis.saturation_table(_ladder(gt, flat), gt, n_boot=200)
+    assert list(t["status"]) == ["flat", "flat"] and list(t["n_pairs"]) == [4, 4]
+    assert "saturated from 32 epochs" in analysis.saturation_note("X", t)
+    # the correlation still rising (noise falling with every doubling, every seed pair decided)
+    rise = {(e, s): n + 0.02 * s for e, n in ((32, 2.5), (64, 1.2), (128, 0.4)) for s in (0, 1)}
+    t = analysis.saturation_table(_ladder(gt, rise), gt, n_boot=200)
+    assert list(t["status"]) == ["changes", "changes"]
+    note = analysis.saturation_note("X", t)
+    assert "not saturated yet" in note and "64 -> 128" in note and "4 of 4 seed pairs" in note
+    # a rung with one seed: its spread is unknown, so flatness cannot be told
+    t = analysis.saturation_table(_ladder(gt, {(32, 0): 0.9, (32, 1): 0.95, (64, 0): 0.9}), gt, n_boot=200)
+    assert list(t["status"]) == ["one seed"] and "one seed" in analysis.saturation_note("X", t)
+    # a doubling moving the mean by more than a point is not flat, whatever the ranking does
+    t = analysis.saturation_table(_ladder(gt, {(e, s): 0.9 + 0.05 * s for e in (128, 256) for s in (0, 1)}), gt,
+                                  n_boot=200)
+    assert list(t["status"]) == ["changes"] and t["mean_change"].iloc[0] == pytest.approx(1.28, abs=0.1)
+
+
 def test_trend_with_every_interval_including_0_is_inconclusive(gt):
     noise = {(e, 0): 40.0 for e in (1, 2, 4, 8, 16)}
     v = analysis.verdict_trend("X", analysis.ladder_trend(_ladder(gt, noise), gt, n_boot=200))
