@@ -80,6 +80,8 @@ LADDER_PLAN: tuple[Rung, ...] = tuple(
     + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128]) + _rungs("nb101", [2048])
     + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
     + _rungs("nb201", [1024], seeds=(1, 2)) + _rungs("darts_cnn", [256], seeds=(1, 2))
+    # the second seeds the saturation test needs at every rung it reads (analysis.saturation_table)
+    + _rungs("nb101", [1024], seeds=(1,)) + _rungs("nb201", [2048], seeds=(0, 1)) + _rungs("nb101", [4096], seeds=(1,))
 )
 # Then the trained-budget pruning families (issue #23, Findings 4-5) every space's cpu budget declares
 # (``Budget.pruning_trained_epochs``, ``around_trained_epochs``): the sweeps in registry order (NB-101's
