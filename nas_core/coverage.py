@@ -55,12 +55,17 @@ def missing_seeds_note(space_name: str, profile: str, epochs: int, missing: Sequ
             f"{cost}; a run without `NAS_CORE_CACHED_ONLY` computes it.")
 
 
+TRAINED_MIN_SEEDS = 2  # a trained family is read once two supernet seeds are complete: a spread over seeds
+
+
 def trained_pruning(space_name: str, profile: str, family: str = "sweep", *, factors=None, free=None,
-                    sample_seed: int = 0, block_seed: int = 0, **inputs) -> tuple[pd.DataFrame | None, str]:
-    """The stored trained-budget pruning family of a space (``pruning.trained_family``: rows, or
-    None unless every supernet of it is stored) and a sentence for the chapter: where it is not
-    complete, which supernets are missing, their core-hours at the regime's rates and the command
-    that computes them; empty when stored, or when the family has no budget for the space.
+                    sample_seed: int = 0, block_seed: int = 0, min_seeds: int = TRAINED_MIN_SEEDS,
+                    **inputs) -> tuple[pd.DataFrame | None, str]:
+    """The stored trained-budget pruning family of a space (``pruning.trained_family``: the rows of
+    its complete supernet seeds, or None while fewer than ``min_seeds`` are) and a sentence for the
+    chapter: where it is not complete, which supernets are missing, their core-hours at the regime's
+    rates and the command that computes them (and, with rows, which seeds they hold); empty when
+    every supernet is stored, or when the family has no budget for the space.
     The family is the profile's default factors (``free`` blocks), sample and block seed 0: a
     chapter run with others is told so. Nothing is computed. ``inputs``: as ``pruning.job_calls``."""
     jobs = pruning.trained_jobs(space_name, profile, family)
@@ -72,8 +77,8 @@ def trained_pruning(space_name: str, profile: str, family: str = "sweep", *, fac
         return None, (f"The trained-budget family ({jobs[0].epochs} epochs) is defined for the profile's default "
                       f"{'pruning factors' if family == 'sweep' else 'free blocks'} {defaults} and seed 0 of the "
                       "sample (and blocks): not shown in this run.")
-    rows, missing = pruning.trained_family(space_name, profile, family, **inputs)
-    if rows is not None:
+    rows, missing = pruning.trained_family(space_name, profile, family, min_seeds=min_seeds, **inputs)
+    if not missing:
         return rows, ""
     hours = regime.plan_table(missing, profile)["core_h_left"].sum()
     per_seed = {}
@@ -91,6 +96,12 @@ def trained_pruning(space_name: str, profile: str, family: str = "sweep", *, fac
         waits = (f" Guided pruning cannot start yet: it ranks by the ladder's {jobs[0].epochs}-epoch supernet "
                  f"(seed {pruning.TRAINED_GUIDE_SEED}), which is not stored.")
     what, verb = ("Figure 5 sweep", "is") if family == "sweep" else ("Figure 6b/6c supernets", "are")
+    if rows is not None:
+        have = sorted(rows["seed"].unique())
+        return rows, (f"The trained-budget {what} ({jobs[0].epochs} epochs a supernet) has supernet seeds "
+                      f"{', '.join(str(s) for s in have)} of {', '.join(str(s) for s in pruning.TRAINED_SEEDS)} "
+                      f"complete, and what follows reads those; {len(missing)} of its {len(jobs)} supernets are "
+                      f"missing ({which}), about {hours:.2g} core-hours; `nas-study regime` computes them.")
     return None, (f"The trained-budget {what} ({jobs[0].epochs} epochs a supernet) {verb} not stored yet: "
                   f"{len(missing)} of its {len(jobs)} supernets are missing ({which}), about {hours:.2g} "
                   f"core-hours at the rates the regime measures; `nas-study regime` computes them (resumably, "

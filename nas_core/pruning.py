@@ -722,28 +722,31 @@ def job_calls(jobs: Sequence[PrunedJob], profile: str, *, gt: Mapping | None = N
     return out
 
 
-def trained_family(space_name: str, profile: str, family: str = "sweep", **inputs
-                   ) -> tuple[pd.DataFrame | None, list[PrunedJob]]:
+def trained_family(space_name: str, profile: str, family: str = "sweep", *, min_seeds: int | None = None,
+                   **inputs) -> tuple[pd.DataFrame | None, list[PrunedJob]]:
     """The stored trained-budget family of a space, read only (the regime computes it): ``(rows, missing)``.
-    Rows as ``pruning_sweep``'s (factor 1 once per method) or ``around_sweep``'s, None unless every
-    job is stored; ``missing``: the jobs not stored. ``inputs``: as ``job_calls``."""
+    Rows as ``pruning_sweep``'s (factor 1 once per method) or ``around_sweep``'s, of the supernet
+    seeds whose every job is stored; None unless at least ``min_seeds`` seeds are (default: all of
+    ``TRAINED_SEEDS``). ``missing``: the jobs not stored. ``inputs``: as ``job_calls``."""
     jobs = trained_jobs(space_name, profile, family)
     calls = job_calls(jobs, profile, **inputs)
     tables = [None if c is None else stored_or_none(supernet_on_space, **c) for c in calls]
     missing = [j for j, t in zip(jobs, tables) if t is None]
-    if missing or not jobs:
+    complete = sorted({j.seed for j in jobs} - {j.seed for j in missing})
+    if not jobs or len(complete) < (len(TRAINED_SEEDS) if min_seeds is None else max(1, min_seeds)):
         return None, missing
+    kept = [(j, c, t) for j, c, t in zip(jobs, calls, tables) if j.seed in complete]
     if family == "around":
-        return _around_rows(list(zip(calls, tables))), []
+        return _around_rows([(c, t) for _, c, t in kept]), missing
     parts = []
-    for job, t in zip(jobs, tables):
+    for job, _, t in kept:
         methods = METHODS if job.method == UNPRUNED else (job.method,)
         parts += [t.assign(method=m, factor=job.factor, n=len(t)) for m in methods]
     cols = ["method", "factor", "n", "seed", "arch", "score", "epochs", "space_size", "supernet", "train_s", "score_s"]
     rows = pd.concat(parts, ignore_index=True)[cols]
     order = {m: i for i, m in enumerate(METHODS)}  # as pruning_sweep: by method, then factor
     return rows.sort_values(["method", "factor", "seed"], key=lambda c: c.map(order) if c.name == "method" else c,
-                            kind="stable", ignore_index=True), []
+                            kind="stable", ignore_index=True), missing
 
 
 # ---------------------------------------------------------------- cost and verdict

@@ -286,6 +286,32 @@ def test_trained_calls_at_8_epochs_are_the_stored_sweeps(monkeypatch):
     assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**around)}.json").is_file()
 
 
+def test_a_trained_family_is_read_from_two_complete_seeds_and_names_the_rest(tmp_path, monkeypatch):
+    from nas_core import coverage
+    from nas_core.store import ResultMissing
+
+    monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / "results"))
+    archs = [str(a) for a in get_space("nb201").sample_many(8, seed=3)]
+    gt = pd.Series(np.arange(8.0), index=archs)
+    inputs = dict(gt={"nb201": gt}, guide={"nb201": -gt})
+    fake = _fake_supernet(noise=0.0)
+    fake.gt = gt
+
+    def seeds_0_1_and_one_of_2(*a, seed=0, **kw):  # seed 2 has its unpruned supernet only
+        if seed == 2 and len(kw["archs"]) < 8:
+            raise ResultMissing("not stored")
+        return fake(*a, seed=seed, **kw)
+
+    monkeypatch.setattr(pruning, "supernet_on_space", seeds_0_1_and_one_of_2)
+    rows, missing = pruning.trained_family("nb201", "smoke", **inputs)
+    assert rows is None and {j.seed for j in missing} == {2}  # the default: every seed
+    rows, missing = pruning.trained_family("nb201", "smoke", min_seeds=2, **inputs)
+    assert set(rows["seed"]) == {0, 1} and len(missing) == 3
+    rows, note = coverage.trained_pruning("nb201", "smoke", **inputs)
+    assert set(rows["seed"]) == {0, 1} and "seeds 0, 1 of 0, 1, 2 complete" in note and "3 of its 12" in note
+    assert coverage.trained_pruning("nb201", "smoke", min_seeds=3, **inputs)[0] is None
+
+
 def test_trained_family_is_read_when_every_supernet_is_stored(tmp_path, monkeypatch):
     from nas_core import coverage
 
