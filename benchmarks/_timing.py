@@ -16,3 +16,20 @@ def best_seconds(fn, rounds: int = 3, repeats: int = 10, warmup: int = 1) -> flo
             fn()
         best = min(best, (time.perf_counter() - start) / repeats)
     return best
+
+
+def interleaved_seconds(fns: dict, rounds: int = 3, warmup: int = 1) -> tuple[dict, dict]:
+    """Calls every ``fns[name]()`` in turn (A, B, A, B, ...) ``rounds`` times after ``warmup`` such
+    turns, so drift on a shared machine hits all of them alike. Returns ``({name: [seconds of
+    each round]}, {name: its last result})``."""
+    results = {}
+    for _ in range(warmup):
+        for name, fn in fns.items():
+            results[name] = fn()
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    return times, results

@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 
 from . import __version__, metrics, study
 from . import data as data_mod
-from .evaluation import _BN, evaluate_architectures, restore_bn_state, save_bn_state
+from .evaluation import _BN, channels_last, evaluate_architectures, restore_bn_state, save_bn_state
 from .profiles import budget
 from .spaces import SPACE_NAMES, get_space
 from .store import (EXTRA_ATTR, REPO, ResultStore, StoreError, atomic_write_bytes, canonical_json, load_checkpoint,
@@ -318,7 +318,8 @@ def rescore(kept: KeptSupernet, archs: Sequence, *, protocol: str = "bn_calib", 
             steps = recipe["bn_calib_steps"] if protocol == "bn_calib" else 0
             return evaluate_architectures(space, kept.model, archs, data, bn_calib_steps=steps,
                                           bn_calib_batch_size=recipe["bn_calib_batch_size"], split=split,
-                                          seed=kept.config["seed"], progress=progress, batch_size=batch_size)
+                                          seed=kept.config["seed"], progress=progress, batch_size=batch_size,
+                                          channels_last=channels_last(space, cfg))  # as its stored scores
         x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
         return [_batch_stat_accuracy(kept.model, x, y, a, batch_size or 500)
                 for a in tqdm(archs, desc="evaluate (batch BN)", disable=not progress, leave=False)]

@@ -71,6 +71,7 @@ def _supernet_result(space_name, profile, epochs, seed=0, strategy="uniform", pa
                      sample_seed=0, cfg_overrides=None, recipe_overrides=None, with_supernet_cfg=True):
     """(result name, parameters, network config, recipe) of one ``supernet_scores`` call."""
     cfg = (supernet_config if with_supernet_cfg else space_config)(space_name, profile, cfg_overrides)
+    evaluation.channels_last(get_space(space_name), cfg)  # a bad or language-model memory format fails here, untrained
     recipe = dataclasses.replace(recipe_for(space_name, profile), **dict(recipe_overrides or {}))
     params = dict(
         space=space_name, profile=profile, epochs=epochs, seed=seed, strategy=strategy, paths=paths,
@@ -122,7 +123,8 @@ def train_and_score(space, cfg: Mapping[str, Any], recipe, epochs: float, archs,
     # looked up at call time: test_regime stops a run here
     scores = evaluation.evaluate_architectures(space, model, archs, data, bn_calib_steps=recipe.bn_calib_steps,
                                                bn_calib_batch_size=recipe.bn_calib_batch_size, seed=seed,
-                                               progress=progress)
+                                               progress=progress,
+                                               channels_last=evaluation.channels_last(space, cfg))
     return scores, history, t1 - t0, time.time() - t1
 
 

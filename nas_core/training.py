@@ -43,6 +43,12 @@ Reproducibility
     states, so a run killed at any point and restarted with the same arguments
     finishes bit-identical (on CPU) to an uninterrupted one.
 
+Memory format
+    ``cfg["memory_format"] = "channels_last"`` (``evaluation.MEMORY_FORMAT``, image
+    supernets only) trains the model and its batches in the channels-last layout: faster on
+    CPU, numbers different by rounding, so a recorded setting (it is in the config, hence in
+    the result's and the checkpoint's names). Stand-alone training refuses it.
+
 Language models (``space.task == "language_model"``, DARTS-PTB)
     DARTS's loop: batchified token stream, sequence length drawn around
     ``bptt`` (95%: bptt, else bptt/2, plus N(0, 5), at least 5, at most
@@ -77,7 +83,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import data as data_mod
-from .evaluation import batchify, detach_hidden, evaluate_standalone, perplexity
+from .evaluation import (MEMORY_FORMAT, batchify, channels_last, detach_hidden, evaluate_standalone, perplexity,
+                         to_layout)
 from .profiles import budget
 from .sampling import FairNasSampler, MultiPathSampler, UniformSampler, paper_paths
 from .settings import current as current_settings
@@ -296,6 +303,10 @@ class _Trainer:
         self.lm = getattr(space, "task", "classification") == "language_model"
         self.standalone = standalone_arch is not None
         self.arch = standalone_arch
+        self.channels_last = channels_last(space, cfg)  # refuses it for language models
+        if self.channels_last and self.standalone:  # evaluate_standalone would score it in the default layout
+            raise ValueError(f"{MEMORY_FORMAT}='channels_last' is a setting of supernet training and scoring; "
+                             "stand-alone training keeps the default layout")
         self.dist = _dist()
         self.rank, self.world = self.dist or (0, 1)
         if device is None:
@@ -468,7 +479,7 @@ class _Trainer:
         bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}", disable=not self.progress, leave=False)
         for s in range(start_step, steps):
             idx = perm[s * bs:(s + 1) * bs]
-            xb = self._augment(x_all[idx]).to(self.device, non_blocking=True)
+            xb = to_layout(self._augment(x_all[idx]).to(self.device, non_blocking=True), self.channels_last)
             yb = y_all[idx].to(self.device, non_blocking=True)
             self.lr = lr_at(self.recipe, self.global_step / max(1, total))
             pairs, scale = self._pairs(xb, yb)
@@ -605,6 +616,8 @@ class _Trainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self.seed)
             self.model = self.model_fn().to(self.device)
+            if self.channels_last:  # before the optimiser sees the parameters; a resume copies into this layout
+                self.model = self.model.to(memory_format=torch.channels_last)
             self.core = self.model.net if self.standalone else self.model  # the space's own module
             if self.dist:  # one initialisation for all ranks
                 import torch.distributed as dist

@@ -80,3 +80,33 @@ def test_supernet_only_settings_reach_supernets_not_ground_truth():
     assert names[True] != names[False]
     assert study.supernet_result_name("nb201", "cpu", 8, with_supernet_cfg=False) == \
         study.supernet_result_name("nb201", "cpu", 8)
+
+
+CHANNELS_LAST = {"memory_format": "channels_last"}
+
+
+def test_channels_last_is_a_recorded_setting_with_its_own_names():
+    # off: today's names (a committed result, pinned in tests/data/result_keys.json; a checkpoint of the cpu study)
+    assert study.supernet_result_name("nb201", "cpu", 128) == "nb201_cpu_uniform_e128_s0_5635f77f4a"
+    assert study.supernet_checkpoint_name("nb201", "cpu", 256) == "nb201_cpu_uniform_e256_s0_train4b02047bb3"
+    for space in ("nb201", "nb101", "darts_cnn", "proxyless"):
+        off = study._supernet_result(space, "cpu", 8)
+        on = study._supernet_result(space, "cpu", 8, cfg_overrides=CHANNELS_LAST)
+        assert "memory_format" not in off[1]["cfg"] and on[1]["cfg"]["memory_format"] == "channels_last"
+        assert study.short_hash(on[1]) != study.short_hash(off[1]) and on[0] != off[0]
+        assert (study.supernet_checkpoint_name(space, "cpu", 8, cfg_overrides=CHANNELS_LAST)
+                != study.supernet_checkpoint_name(space, "cpu", 8))
+    with pytest.raises(ValueError, match="darts_rnn is a language model"):
+        study.supernet_scores("darts_rnn", "smoke", 1, cfg_overrides=CHANNELS_LAST, progress=False)
+
+
+def test_channels_last_supernet_scores_repeat_exactly(tmp_path, monkeypatch):
+    scores = []
+    for run in ("a", "b"):
+        monkeypatch.setenv("NAS_CORE_RESULTS", str(tmp_path / run / "results"))
+        monkeypatch.setenv("NAS_CORE_RUNS", str(tmp_path / run / "runs"))
+        df = study.supernet_scores("nb201", "smoke", 1, n_archs=3, cfg_overrides=CHANNELS_LAST, progress=False)
+        ckpt = study.supernet_checkpoint_name("nb201", "smoke", 1, n_archs=3, cfg_overrides=CHANNELS_LAST)
+        assert (tmp_path / run / "runs" / "supernets" / f"{ckpt}.pt").is_file()
+        scores.append(list(df["score"]))
+    assert scores[0] == scores[1]

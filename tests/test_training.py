@@ -20,11 +20,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nas_core import training
+from nas_core import data as data_mod
+from nas_core import study, training
 from nas_core.evaluation import bn_layers, evaluate_architectures
 from nas_core.profiles import PROFILES, budget, budget_table, check_profile
 from nas_core.sampling import MultiPathSampler
+from nas_core.spaces import get_space
 from nas_core.spaces.base import Cost, InvalidArchitecture, SearchSpace
+from nas_core.spaces.nb201 import Nb201Supernet
 from nas_core.training import (SUPERNET_RECIPES, STANDALONE_RECIPES, DivergenceError, Recipe, lr_at,
                                parity_epochs, recipe_table, train_standalone, train_supernet)
 
@@ -139,6 +142,7 @@ def toy_data(n_train=256, n_valid=128, seed=0):
 
 SPACE = ToySpace()
 CFG = SPACE.config("smoke")
+CFG_CL = {**CFG, "memory_format": "channels_last"}
 RECIPE = Recipe(batch_size=32, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4, grad_clip=5,
                 bn_calib_batch_size=64, bn_calib_steps=2)
 
@@ -282,7 +286,7 @@ CHILD = textwrap.dedent("""
     import torch
     torch.set_num_threads(1)
     sys.path.insert(0, {here!r})
-    from test_training import SPACE, CFG, RECIPE, toy_data, ToySupernet, ToyLM, ToyLMSpace, lm_data, LM_RECIPE
+    from test_training import SPACE, CFG, CFG_CL, RECIPE, toy_data, ToySupernet, ToyLM, ToyLMSpace, lm_data, LM_RECIPE
     from nas_core.training import train_supernet
 
     out, kill_at, sig, strategy, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -300,7 +304,7 @@ CHILD = textwrap.dedent("""
     if kind == "lm":
         args = (ToyLMSpace(), {{}}, lm_data(), LM_RECIPE, 3)
     else:
-        args = (SPACE, CFG, toy_data(n_train=128), RECIPE, 3)
+        args = (SPACE, CFG_CL if kind == "image_cl" else CFG, toy_data(n_train=128), RECIPE, 3)
     model, hist = train_supernet(*args, strategy=strategy, seed=11, checkpoint_path=out, progress=False)
     torch.save({{"model": model.state_dict(), "loss": list(hist["train_loss"])}}, out + ".out")
 """)
@@ -321,13 +325,14 @@ def _same_outputs(a, b):
         assert torch.equal(a["model"][k], b["model"][k]), k
 
 
-@pytest.mark.parametrize("sig,strategy", [("SIGKILL", "uniform"), ("SIGTERM", "fairnas")])
-def test_killed_run_resumes_bit_identical(tmp_path, sig, strategy):
-    ref = _child(tmp_path, tmp_path / "ref.pt", 0, strategy=strategy)
+@pytest.mark.parametrize("sig,strategy,kind", [("SIGKILL", "uniform", "image"), ("SIGTERM", "fairnas", "image"),
+                                               ("SIGKILL", "uniform", "image_cl")])
+def test_killed_run_resumes_bit_identical(tmp_path, sig, strategy, kind):
+    ref = _child(tmp_path, tmp_path / "ref.pt", 0, strategy=strategy, kind=kind)
     assert ref.returncode == 0, ref.stderr
     ckpt = tmp_path / "run.pt"
     per_step = 3 if strategy == "fairnas" else 1
-    killed = _child(tmp_path, ckpt, (4 + 2) * per_step, sig=sig, strategy=strategy)  # during epoch 2, step 2 of 4
+    killed = _child(tmp_path, ckpt, (4 + 2) * per_step, sig=sig, strategy=strategy, kind=kind)  # epoch 2, step 2 of 4
     if sig == "SIGKILL":
         assert killed.returncode == -signal.SIGKILL
         assert torch.load(ckpt, weights_only=True)["epoch"] == 1  # last end-of-epoch save
@@ -335,7 +340,7 @@ def test_killed_run_resumes_bit_identical(tmp_path, sig, strategy):
         assert killed.returncode == 143, killed.stderr
         st = torch.load(ckpt, weights_only=True)
         assert (st["epoch"], st["step"]) == (1, 2)
-    resumed = _child(tmp_path, ckpt, 0, strategy=strategy)
+    resumed = _child(tmp_path, ckpt, 0, strategy=strategy, kind=kind)
     assert resumed.returncode == 0, resumed.stderr
     _same_outputs(tmp_path / "ref.pt", ckpt)
 
@@ -523,3 +528,73 @@ def test_bf16_autocast_and_bad_arguments():
         train_supernet(SPACE, CFG, data, RECIPE, 1, strategy="spos", progress=False)
     with pytest.raises(ValueError, match="epochs"):
         train_supernet(SPACE, CFG, data, RECIPE, -1, progress=False)
+
+
+# ---------------------------------------------------------------------------- channels-last memory format
+def _is_channels_last(model):
+    convs = [p for p in model.parameters() if p.dim() == 4]
+    return bool(convs) and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+
+
+def test_channels_last_trains_and_scores_deterministically():
+    data, archs = toy_data(), SPACE.sample_many(5, seed=2)
+    kw = dict(bn_calib_steps=2, bn_calib_batch_size=50, progress=False, channels_last=True)
+    runs = []
+    for _ in range(2):
+        model, hist = train_supernet(SPACE, CFG_CL, data, RECIPE, 2, seed=3, progress=False)
+        assert _is_channels_last(model)
+        runs.append((params_of(model), list(hist["train_loss"]), evaluate_architectures(SPACE, model, archs, data, **kw)))
+    (w1, l1, s1), (w2, l2, s2) = runs
+    assert l1 == l2 and s1 == s2
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+    # scoring converts a supernet that comes in the default layout (one restored from a checkpoint)
+    fresh = SPACE.supernet(CFG)
+    fresh.load_state_dict(w1)
+    assert evaluate_architectures(SPACE, fresh, archs, data, **kw) == s1 and _is_channels_last(fresh)
+
+
+def test_channels_last_is_refused_for_language_models_stand_alone_and_other_values():
+    lm = ToyLMSpace()
+    with pytest.raises(ValueError, match="darts_rnn is a language model"):
+        study.supernet_result_name("darts_rnn", "smoke", 1, cfg_overrides={"memory_format": "channels_last"})
+    with pytest.raises(ValueError, match="is for image spaces"):
+        train_supernet(lm, {"memory_format": "channels_last"}, lm_data(), LM_RECIPE, 1, progress=False)
+    with pytest.raises(ValueError, match="is for image spaces"):
+        evaluate_architectures(lm, ToyLM(), [ToyArch(("conv3x3",))], lm_data(), bn_calib_steps=0,
+                               bn_calib_batch_size=0, progress=False, channels_last=True)
+    with pytest.raises(ValueError, match="stand-alone training keeps the default layout"):
+        train_standalone(SPACE, ToyArch(("conv3x3", "skip", "conv1x1")), CFG_CL, toy_data(), RECIPE, 1)
+    with pytest.raises(ValueError, match="'channels_last' or left out"):
+        train_supernet(SPACE, {**CFG, "memory_format": None}, toy_data(), RECIPE, 1, progress=False)
+
+
+def test_channels_last_sigterm_resumes_bit_identical_on_nb201_smoke(tmp_path, monkeypatch):
+    """The real space at the smoke profile (4 steps an epoch): SIGTERM in epoch 2, step 2, in this
+    process; the rerun resumes in the channels-last layout and ends as the uninterrupted run."""
+    space = get_space("nb201")
+    cfg = study.supernet_config("nb201", "smoke", {"memory_format": "channels_last"})
+    data, recipe = data_mod.load(cfg), training.recipe_for("nb201", "smoke")
+    kw = dict(seed=5, progress=False, max_steps_per_epoch=budget("nb201", "smoke").max_steps_per_epoch)
+    ref, ref_hist = train_supernet(space, cfg, data, recipe, 2, checkpoint_path=tmp_path / "ref.pt", **kw)
+    forward, calls = Nb201Supernet.forward, [0]
+
+    def sigterm_at_sixth_step(self, *args):
+        calls[0] += 1
+        if calls[0] == 6:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return forward(self, *args)
+
+    ckpt = tmp_path / "run.pt"
+    with monkeypatch.context() as m, pytest.raises(training.TrainingInterrupted):
+        m.setattr(Nb201Supernet, "forward", sigterm_at_sixth_step)
+        train_supernet(space, cfg, data, recipe, 2, checkpoint_path=ckpt, **kw)
+    st = torch.load(ckpt, weights_only=True)
+    assert (st["epoch"], st["step"]) == (1, 2)
+    model, hist = train_supernet(space, cfg, data, recipe, 2, checkpoint_path=ckpt, **kw)
+    assert _is_channels_last(model)
+    assert list(hist["train_loss"]) == list(ref_hist["train_loss"])
+    want = params_of(ref)
+    assert all(torch.equal(v, want[k]) for k, v in params_of(model).items())
+    # a default-layout run refuses this checkpoint (its config differs)
+    with pytest.raises(ValueError, match="another run"):
+        train_supernet(space, study.supernet_config("nb201", "smoke"), data, recipe, 2, checkpoint_path=ckpt, **kw)
