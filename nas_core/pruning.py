@@ -697,8 +697,10 @@ def job_calls(jobs: Sequence[PrunedJob], profile: str, *, gt: Mapping | None = N
     gts, ranks_of = dict(gt or {}), {}  # each read once per space (and budget)
     out = []
     for job in jobs:
+        # the family's recorded network settings (Budget.trained_family_cfg), in its results' keys
+        setting = {"cfg_overrides": dict(c)} if (c := budget(job.space, profile).trained_family_cfg) else {}
         if job.family == "around":
-            out.append(around_call(job.space, profile, job.factor, job.epochs, job.seed))
+            out.append({**around_call(job.space, profile, job.factor, job.epochs, job.seed), **setting})
             continue
         if job.space not in gts:
             gts[job.space] = pool_ground_truth(job.space, profile)
@@ -718,8 +720,19 @@ def job_calls(jobs: Sequence[PrunedJob], profile: str, *, gt: Mapping | None = N
             job.method, pool, job.factor, gt=g, scores=None if ranks is None else ranks.reindex(pool),
             seed=job.pruning_seed, higher_is_better=hib)
         out.append(dict(space_name=job.space, profile=profile, space=subset_space(job.space, archs), archs=archs,
-                        epochs=job.epochs, seed=job.seed))
+                        epochs=job.epochs, seed=job.seed, **setting))
     return out
+
+
+def trained_family_setting(space_name: str, profile: str) -> str:
+    """What the chapter says of a trained family's recorded network settings: '' when it has none."""
+    cfg = budget(space_name, profile).trained_family_cfg
+    if not cfg:
+        return ""
+    what = ", ".join("the channels-last memory format" if (k, v) == ("memory_format", "channels_last") else f"{k}={v}"
+                     for k, v in cfg.items())
+    return (f"Computed with {what} (a recorded setting, in every result's parameters: faster on this CPU, "
+            "other float rounding; `benchmarks/bench_channels_last.py`).")
 
 
 def trained_family(space_name: str, profile: str, family: str = "sweep", *, min_seeds: int | None = None,

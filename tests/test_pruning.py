@@ -283,6 +283,8 @@ def test_trained_calls_at_8_epochs_are_the_stored_sweeps(monkeypatch):
     for call in pruning.job_calls(jobs, "cpu"):
         assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**call)}.json").is_file()
     around = pruning.job_calls([pruning.PrunedJob("around", "darts_cnn", 4, 1, "around", 2)], "cpu")[0]
+    # DARTS-CIFAR10's family adds its recorded setting (channels-last) to the same call
+    assert around.pop("cfg_overrides") == {"memory_format": "channels_last"}
     assert (pruning.study.results_root() / "pruning" / f"{pruning.on_space_name(**around)}.json").is_file()
 
 
@@ -342,3 +344,20 @@ def test_trained_family_is_read_when_every_supernet_is_stored(tmp_path, monkeypa
     agg = pruning.aggregate(pruning.sweep_summary(rows, gt, gt, k=2))
     assert len(agg) == 6 and (agg["seeds"] == 3).all()
     assert coverage.trained_pruning("nb201", "smoke", **inputs)[1] == ""
+
+
+def test_a_trained_family_carries_its_recorded_network_setting():
+    # NB-201's, DARTS-CIFAR10's and ProxylessNAS's trained families are computed channels-last (in
+    # their results' parameters); NB-101's sweep started before the setting landed and keeps the default
+    around = pruning.job_calls([pruning.PrunedJob("around", "darts_cnn", 32, 0, "around", 2)], "cpu")[0]
+    assert around["cfg_overrides"] == {"memory_format": "channels_last"}
+    assert "cfg_overrides" not in pruning.around_call("darts_cnn", "cpu", 2, 32, 0)  # Figure 6a's 4-epoch ones
+    archs = [str(a) for a in get_space("nb101").sample_many(8, seed=3)]
+    gt = pd.Series(np.arange(8.0), index=archs)
+    sweep = pruning.job_calls([pruning.PrunedJob("sweep", "nb101", 32, 0, "unpruned", 1)], "cpu", gt={"nb101": gt})[0]
+    assert "cfg_overrides" not in sweep
+    assert "channels-last" in pruning.trained_family_setting("nb201", "cpu")
+    assert pruning.trained_family_setting("nb101", "cpu") == ""
+    on = pruning.on_space_name(**around)
+    off = pruning.on_space_name(**{k: v for k, v in around.items() if k != "cfg_overrides"})
+    assert on != off

@@ -52,6 +52,9 @@ class Budget:
     pruning_epochs: int | None = None
     pruning_trained_epochs: int | None = None  # Figure 5's sweep where the ladder's unpruned supernet ranks
     around_trained_epochs: int | None = None  # Figures 6b/6c's spaces around the gold architecture
+    # network settings of the trained-budget families, recorded in their results (a family is
+    # computed with one setting throughout; e.g. {"memory_format": "channels_last"}, faster, other floats)
+    trained_family_cfg: dict = field(default_factory=dict)
 
 
     def __post_init__(self):
