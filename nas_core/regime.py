@@ -38,9 +38,9 @@ import pandas as pd
 from . import checkpoints, estimator_tables, parallel, pruning, study
 from .profiles import budget
 from .spaces import SPACE_NAMES, FactTable
-from .parallel import ALLOCATOR_ENV  # noqa: F401  (re-exported: its old home, read by benchmarks/bench_allocator.py)
 from .store import load_checkpoint, result_name, stored_or_none
 
+ALLOCATOR_ENV = parallel.ALLOCATOR_ENV  # its old home, read by benchmarks/bench_allocator.py
 
 
 @dataclass(frozen=True)
@@ -135,17 +135,6 @@ def unfinished_dir(root: Path | None = None) -> Path:
     return (study.results_root() if root is None else root) / "unfinished"
 
 
-def is_stored(rung, profile: str = "cpu", call: dict | None = None) -> bool:
-    """Whether a plan item (a ``Rung``, a ``pruning.PrunedJob``, an ``EstimatorTableJob``;
-    ``call``: a pruned job's ``job_calls`` entry when known) is stored."""
-    if isinstance(rung, EstimatorTableJob):
-        return stored_or_none(estimator_tables.nb201_full_scale, **rung.call(), progress=False) is not None
-    if isinstance(rung, pruning.PrunedJob):
-        call = pruning.job_calls([rung], profile)[0] if call is None else call
-        return call is not None and stored_or_none(pruning.supernet_on_space, **call) is not None
-    return stored_or_none(study.supernet_scores, **rung.call(profile)) is not None
-
-
 def pruned_rates(space: str, kind: str, profile: str = "cpu") -> tuple[float, float, str] | None:
     """(seconds per training epoch, per scored architecture, source) of the stored supernets on
     pruned spaces of ``space`` of this ``kind`` ("subset" or "around"): the lower quartile of each
@@ -189,92 +178,232 @@ def measured_rates(space: str, profile: str = "cpu") -> tuple[float, float, str]
     return train, score, source
 
 
-def checkpoint_epoch(rung, profile: str = "cpu", call: dict | None = None) -> int:
-    """Epochs a plan item's checkpoint has finished (0 without one; an estimator table has none)."""
-    if isinstance(rung, EstimatorTableJob):
-        return 0
-    path = _checkpoint_path(rung, profile, call)
-    if path is None or not path.is_file():
-        return 0
+class _JobKind:
+    """What the regime does with one kind of plan item, said here and nowhere else: every function
+    below asks ``_kind(item)`` instead of testing the item's type. ``call``: the item's resolved
+    inputs (``calls``), a pruned job's ``pruning.job_calls`` entry and None for the other kinds;
+    resolved once per plan, since a pruned job's read the ground truth and its guide."""
+    runs_folder: str  # under runs/: where the trainer keeps the checkpoints
+    kept_subdir: str  # under results/unfinished/: where an unfinished one is kept ("": there itself)
+    kept_glob: str  # the kept files of this kind in that folder
+
+    def calls(self, items, profile: str) -> list[dict | None]:
+        return [None] * len(items)
+
+    def waits(self, call: dict | None) -> bool:
+        """Whether the item cannot start yet (what it is computed from is not stored)."""
+        return False
+
+    def is_stored(self, item, profile: str, call: dict | None) -> bool:
+        raise NotImplementedError
+
+    def checkpoint_path(self, item, profile: str, call: dict | None) -> Path | None:
+        raise NotImplementedError
+
+    def epochs_done(self, item, profile: str, call: dict | None) -> int:
+        path = self.checkpoint_path(item, profile, call)
+        return 0 if path is None or not path.is_file() else _checkpoint_epochs(path)
+
+    def row(self, item, profile: str, call: dict | None, rates: dict) -> dict:
+        """Its plan-table row; ``rates``: the table's rates read so far, by (space, rates kind)."""
+        raise NotImplementedError
+
+    def compute(self, item, profile: str) -> None:
+        """Compute and store it, in a regime worker."""
+        raise NotImplementedError
+
+    def kept_dir(self) -> Path:
+        return unfinished_dir() / self.kept_subdir
+
+    def is_as_far(self, there: Path, kept: Path) -> bool:
+        """Whether the checkpoint where training resumes is as far along as the kept copy."""
+        return there.is_file() and _checkpoint_epochs(there) >= _checkpoint_epochs(kept)
+
+
+def _checkpoint_epochs(path: Path) -> int:
     return int(load_checkpoint(path).get("epoch", 0))
 
 
-def _checkpoint_path(rung, profile: str, call: dict | None = None) -> Path | None:
-    """Where the trainer keeps an item's checkpoint (None for a pruned job whose space is not known
-    yet); an estimator table's: its append log."""
-    if isinstance(rung, EstimatorTableJob):
-        return estimator_tables.full_scale_log(rung.num_classes, rung.n_cells)
-    if isinstance(rung, pruning.PrunedJob):
-        call = pruning.job_calls([rung], profile)[0] if call is None else call
-        return None if call is None else study.runs_root() / "pruning" / f"{pruning.on_space_name(**call)}.pt"
-    return study.runs_root() / "supernets" / f"{study.supernet_checkpoint_name(**rung.call(profile))}.pt"
+class _SupernetKind(_JobKind):
+    """A supernet trained for ``item.epochs`` epochs, then scored: a rung or a pruned job."""
+    kept_glob = "*.pt"
+
+    def rates_kind(self, item) -> str:
+        raise NotImplementedError
+
+    def rates(self, item, profile: str) -> tuple[float, float, str]:
+        return measured_rates(item.space, profile)
+
+    def n_archs(self, item, profile: str) -> int:
+        raise NotImplementedError
+
+    def item_label(self, item) -> str:
+        raise NotImplementedError
+
+    def row(self, item, profile: str, call: dict | None, rates: dict) -> dict:
+        key = item.space, self.rates_kind(item)
+        if key not in rates:  # read once per space, not once per item
+            rates[key] = self.rates(item, profile)
+        train_s, score_s, source = rates[key]
+        stored = self.is_stored(item, profile, call)
+        done = item.epochs if stored else self.epochs_done(item, profile, call)
+        left = 0.0 if stored else (item.epochs - done) * train_s + self.n_archs(item, profile) * score_s
+        return {"space": item.space, "item": self.item_label(item), "epochs": item.epochs, "seed": item.seed,
+                "budget_x": item.epochs / budget(item.space, profile).gt_epochs, "stored": stored,
+                "epochs_done": done, "core_h_left": left / 3600,
+                "rates": f"{train_s:.2f} s/epoch, {score_s:.2f} s/arch ({source})"}
 
 
-def _calls(plan, profile: str) -> list[dict | None]:
-    """Each item's ``pruning.job_calls`` entry (None for a rung), the pruned ones read together."""
-    jobs = [r for r in plan if isinstance(r, pruning.PrunedJob)]
-    found = iter(pruning.job_calls(jobs, profile))
-    return [next(found) if isinstance(r, pruning.PrunedJob) else None for r in plan]
+class _RungKind(_SupernetKind):
+    runs_folder = "supernets"
+    kept_subdir = ""
+
+    def is_stored(self, item: Rung, profile, call) -> bool:
+        return stored_or_none(study.supernet_scores, **item.call(profile)) is not None
+
+    def checkpoint_path(self, item: Rung, profile, call) -> Path:
+        return study.runs_root() / self.runs_folder / f"{study.supernet_checkpoint_name(**item.call(profile))}.pt"
+
+    def rates_kind(self, item: Rung) -> str:
+        return "ladder"
+
+    def n_archs(self, item: Rung, profile) -> int:
+        return budget(item.space, profile).n_eval_archs
+
+    def item_label(self, item: Rung) -> str:
+        return "ladder"
+
+    def compute(self, item: Rung, profile) -> None:
+        study.supernet_scores(**item.call(profile), progress=False)
+        # the extended ladders' supernets are kept, to re-score under other protocols without retraining
+        checkpoints.keep_supernet(item.space, profile, item.epochs, seed=item.seed, missing_ok=True)
+
+
+class _PrunedKind(_SupernetKind):
+    runs_folder = "pruning"
+    kept_subdir = "pruning"
+
+    def calls(self, items, profile) -> list[dict | None]:
+        return pruning.job_calls(items, profile)
+
+    def waits(self, call) -> bool:
+        return call is None  # its ground truth or the supernet it prunes by is not stored yet
+
+    def is_stored(self, item: pruning.PrunedJob, profile, call) -> bool:
+        return call is not None and stored_or_none(pruning.supernet_on_space, **call) is not None
+
+    def checkpoint_path(self, item: pruning.PrunedJob, profile, call) -> Path | None:
+        # None while its pruned space is not known
+        return None if call is None else study.runs_root() / self.runs_folder / f"{pruning.on_space_name(**call)}.pt"
+
+    def rates_kind(self, item: pruning.PrunedJob) -> str:
+        return "subset" if item.family == "sweep" else "around"
+
+    def rates(self, item: pruning.PrunedJob, profile) -> tuple[float, float, str]:
+        return pruned_rates(item.space, self.rates_kind(item), profile) or measured_rates(item.space, profile)
+
+    def n_archs(self, item: pruning.PrunedJob, profile) -> int:
+        return item.n_archs(profile)
+
+    def item_label(self, item: pruning.PrunedJob) -> str:
+        return f"pruning {item.family}: {item.label()}"
+
+    def compute(self, item: pruning.PrunedJob, profile) -> None:
+        call = self.calls([item], profile)[0]
+        if call is None:  # never trains the ground truth or the guide itself: their cost is not in the plan
+            raise RuntimeError(f"{item}: the ground truth or the supernet it prunes by is not stored")
+        pruning.supernet_on_space(**call, progress=False)
+
+
+class _EstimatorTableKind(_JobKind):
+    """Its "checkpoint" is its append log of finished cells; it has no epochs."""
+    runs_folder = estimator_tables.EXPERIMENT
+    kept_subdir = "estimators"
+    kept_glob = "*.csv"
+
+    def is_stored(self, item: EstimatorTableJob, profile, call) -> bool:
+        return stored_or_none(estimator_tables.nb201_full_scale, **item.call(), progress=False) is not None
+
+    def checkpoint_path(self, item: EstimatorTableJob, profile, call) -> Path:
+        return estimator_tables.full_scale_log(item.num_classes, item.n_cells)
+
+    def epochs_done(self, item, profile, call) -> int:
+        return 0
+
+    def row(self, item: EstimatorTableJob, profile, call, rates) -> dict:
+        """Core-hours left: the cells not yet in its log at the measured rate. No epochs, seed or
+        budget (the table shows <NA>)."""
+        stored = self.is_stored(item, profile, call)
+        left = 0 if stored else estimator_tables.full_scale_cells_left(item.num_classes, item.n_cells)[0]
+        rate = estimator_tables.FULL_SCALE_CPU_S_PER_CELL[item.num_classes]
+        return {"space": item.space, "item": str(item), "epochs": None, "seed": None, "budget_x": float("nan"),
+                "stored": stored, "epochs_done": None, "core_h_left": left * rate / 3600,
+                "rates": f"{rate} CPU-s/cell (benchmarks/bench_estimators.py), {left:,} cells left" if not stored
+                else f"{rate} CPU-s/cell (benchmarks/bench_estimators.py)"}
+
+    def compute(self, item: EstimatorTableJob, profile) -> None:
+        # workers=1: computed here, in this regime worker (one torch thread, run's WORKER_ENV);
+        # every finished cell is in the log at once, so a stopped worker loses one cell at most
+        estimator_tables.nb201_full_scale(**item.call(), workers=1, progress=False)
+
+    def is_as_far(self, there: Path, kept: Path) -> bool:
+        return estimator_tables.log_rows(there) >= estimator_tables.log_rows(kept)
+
+
+# By the item's exact type. In this order ``restore_unfinished`` restores: supernets, pruned, estimator logs.
+_KINDS: dict[type, _JobKind] = {Rung: _RungKind(), pruning.PrunedJob: _PrunedKind(),
+                                EstimatorTableJob: _EstimatorTableKind()}
+
+
+def _kind(item) -> _JobKind:
+    try:
+        return _KINDS[type(item)]
+    except KeyError:
+        raise TypeError(f"not a plan item: {item!r}") from None
+
+
+def _planned(plan, profile: str) -> list[tuple[object, _JobKind, dict | None]]:
+    """``(item, its kind, its call)`` for each plan item, the calls of a kind resolved together."""
+    kinds = [_kind(item) for item in plan]
+    calls: list[dict | None] = [None] * len(plan)
+    for kind in dict.fromkeys(kinds):
+        at = [i for i, k in enumerate(kinds) if k is kind]
+        for i, call in zip(at, kind.calls([plan[i] for i in at], profile), strict=True):
+            calls[i] = call
+    return list(zip(plan, kinds, calls))
+
+
+def _call(item, profile: str, call: dict | None) -> dict | None:
+    """A public function's ``call``, resolved when not given."""
+    return _kind(item).calls([item], profile)[0] if call is None else call
+
+
+def is_stored(rung, profile: str = "cpu", call: dict | None = None) -> bool:
+    """Whether a plan item (a ``Rung``, a ``pruning.PrunedJob``, an ``EstimatorTableJob``;
+    ``call``: a pruned job's ``job_calls`` entry when known) is stored."""
+    return _kind(rung).is_stored(rung, profile, _call(rung, profile, call))
+
+
+def checkpoint_epoch(rung, profile: str = "cpu", call: dict | None = None) -> int:
+    """Epochs a plan item's checkpoint has finished (0 without one; an estimator table has none)."""
+    return _kind(rung).epochs_done(rung, profile, _call(rung, profile, call))
 
 
 def plan_table(plan=PLAN, profile: str = "cpu") -> pd.DataFrame:
     """One row per supernet of the plan: stored or not, the epochs its checkpoint holds, and the
     core-hours still to go (training epochs left and scoring, at the measured rates)."""
-    rates = {}
-    rows = []
-    for rung, call in zip(plan, _calls(plan, profile)):
-        if isinstance(rung, EstimatorTableJob):
-            rows.append(_table_row(rung))
-            continue
-        pruned = isinstance(rung, pruning.PrunedJob)
-        kind = ("subset" if rung.family == "sweep" else "around") if pruned else "ladder"
-        if (rung.space, kind) not in rates:  # read once per space, not once per rung
-            rates[rung.space, kind] = (pruned and pruned_rates(rung.space, kind, profile)) or measured_rates(
-                rung.space, profile)
-        train_s, score_s, source = rates[rung.space, kind]
-        stored = is_stored(rung, profile, call)
-        done = rung.epochs if stored else checkpoint_epoch(rung, profile, call)
-        b = budget(rung.space, profile)
-        n_archs = rung.n_archs(profile) if pruned else b.n_eval_archs
-        left = 0.0 if stored else (rung.epochs - done) * train_s + n_archs * score_s
-        gt = b.gt_epochs
-        rows.append({"space": rung.space, "item": f"pruning {rung.family}: {rung.label()}" if pruned else "ladder",
-                     "epochs": rung.epochs, "seed": rung.seed,
-                     "budget_x": rung.epochs / gt, "stored": stored, "epochs_done": done,
-                     "core_h_left": left / 3600, "rates": f"{train_s:.2f} s/epoch, {score_s:.2f} s/arch ({source})"})
+    rates: dict = {}
+    rows = [kind.row(item, profile, call, rates) for item, kind, call in _planned(plan, profile)]
     # an estimator table has no epochs, seed or budget: <NA>, the other rows' integers kept
     columns = ["space", "item", "epochs", "seed", "budget_x", "stored", "epochs_done", "core_h_left", "rates"]
     return pd.DataFrame(rows, columns=columns).astype({"epochs": "Int64", "seed": "Int64", "epochs_done": "Int64"})
 
 
-def _table_row(job: EstimatorTableJob) -> dict:
-    """An estimator table's plan row: core-hours left = the cells not yet in its log at the measured rate."""
-    stored = is_stored(job)
-    left = 0 if stored else estimator_tables.full_scale_cells_left(job.num_classes, job.n_cells)[0]
-    rate = estimator_tables.FULL_SCALE_CPU_S_PER_CELL[job.num_classes]
-    return {"space": job.space, "item": str(job), "epochs": None, "seed": None, "budget_x": float("nan"),
-            "stored": stored, "epochs_done": None, "core_h_left": left * rate / 3600,
-            "rates": f"{rate} CPU-s/cell (benchmarks/bench_estimators.py), {left:,} cells left" if not stored
-            else f"{rate} CPU-s/cell (benchmarks/bench_estimators.py)"}
-
-
 def _job(rung_and_profile) -> tuple:
+    """A regime worker's task: ``(item, profile)`` -> ``(item, seconds)``."""
     rung, profile = rung_and_profile
     t0 = time.time()
-    if isinstance(rung, EstimatorTableJob):
-        # workers=1: computed here, in this regime worker (one torch thread, run's WORKER_ENV);
-        # every finished cell is in the log at once, so a stopped worker loses one cell at most
-        estimator_tables.nb201_full_scale(**rung.call(), workers=1, progress=False)
-        return rung, time.time() - t0
-    if isinstance(rung, pruning.PrunedJob):
-        call = pruning.job_calls([rung], profile)[0]
-        if call is None:  # never trains the ground truth or the guide itself: their cost is not in the plan
-            raise RuntimeError(f"{rung}: the ground truth or the supernet it prunes by is not stored")
-        pruning.supernet_on_space(**call, progress=False)
-        return rung, time.time() - t0
-    study.supernet_scores(**rung.call(profile), progress=False)
-    # the extended ladders' supernets are kept, to re-score under other protocols without retraining
-    checkpoints.keep_supernet(rung.space, profile, rung.epochs, seed=rung.seed, missing_ok=True)
+    _kind(rung).compute(rung, profile)
     return rung, time.time() - t0
 
 
@@ -293,15 +422,14 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
     if hours <= 0:
         raise ValueError(f"hours must be positive, got {hours}")
     restore_unfinished()
-    calls = _calls(plan, profile)
-    # a pruned job whose guide is not stored yet waits for the next run
-    todo = [r for r, c in zip(plan, calls) if not is_stored(r, profile, c)
-            and not (isinstance(r, pruning.PrunedJob) and c is None)]
+    planned = _planned(plan, profile)
+    # an item that waits (a pruned job whose guide is not stored yet) waits for the next run
+    todo = [item for item, kind, call in planned if not kind.is_stored(item, profile, call) and not kind.waits(call)]
     n = max(1, min(parallel.default_workers() if workers is None else workers, len(todo)))
     # the spawned workers start with it: ALLOCATOR_ENV, and numpy's OpenBLAS on one thread for the
     # estimator tables (estimator_tables.WORKER_ENV); torch computes with its own BLAS, values unchanged
     os.environ.update(estimator_tables.WORKER_ENV)
-    waiting = sum(isinstance(r, pruning.PrunedJob) and c is None for r, c in zip(plan, calls))
+    waiting = sum(kind.waits(call) for _, kind, call in planned)
     log(f"{len(todo)} items to compute in {n} workers, for at most {hours:g} h"
         + (f" ({waiting} pruned ones wait for the ground truth or supernet they prune by)" if waiting else ""))
     finished = []
@@ -322,19 +450,19 @@ def run(plan=PLAN, *, hours: float, workers: int | None = None, profile: str = "
 
 def keep_unfinished(plan=PLAN, profile: str = "cpu") -> list[Path]:
     """Copy the checkpoints of the plan's unfinished supernets into ``results/unfinished/``
-    (and drop the copies of those since finished), so that they can be committed."""
+    (a pruned job's into ``unfinished/pruning/``, an estimator table's log into
+    ``unfinished/estimators/``), and drop the copies of those since finished, so that they can be
+    committed."""
     kept = []
-    for rung, call in zip(plan, _calls(plan, profile)):
-        src = _checkpoint_path(rung, profile, call)
+    for item, kind, call in _planned(plan, profile):
+        src = kind.checkpoint_path(item, profile, call)
         if src is None:
             continue
-        # a pruned job's in unfinished/pruning/, an estimator table's log in unfinished/estimators/
-        out = unfinished_dir() if isinstance(rung, Rung) else unfinished_dir() / src.parent.name
-        dst = out / src.name
-        if is_stored(rung, profile, call):
+        dst = kind.kept_dir() / src.name
+        if kind.is_stored(item, profile, call):
             dst.unlink(missing_ok=True)
         elif src.is_file():
-            out.mkdir(parents=True, exist_ok=True)
+            dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
             kept.append(dst)
     return kept
@@ -346,19 +474,14 @@ def restore_unfinished() -> list[Path]:
     and kept estimator logs unless the one there is as long (``unfinished/estimators/*.csv`` to
     ``runs/estimators/``)."""
     restored = []
-    kept = [(p, "supernets") for p in sorted(unfinished_dir().glob("*.pt"))]
-    kept += [(p, "pruning") for p in sorted((unfinished_dir() / "pruning").glob("*.pt"))]
-    kept += [(p, "estimators") for p in sorted((unfinished_dir() / "estimators").glob("*.csv"))]
-    for src, folder in kept:
-        dst = study.runs_root() / folder / src.name
-        if folder == "estimators":
-            if estimator_tables.log_rows(dst) >= estimator_tables.log_rows(src):
+    for kind in _KINDS.values():
+        for src in sorted(kind.kept_dir().glob(kind.kept_glob)):
+            dst = study.runs_root() / kind.runs_folder / src.name
+            if kind.is_as_far(dst, src):
                 continue
-        elif dst.is_file() and int(load_checkpoint(dst).get("epoch", 0)) >= int(load_checkpoint(src).get("epoch", 0)):
-            continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-        restored.append(dst)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            restored.append(dst)
     return restored
 
 

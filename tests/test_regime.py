@@ -70,6 +70,15 @@ def test_run_stops_on_time_and_keeps_the_checkpoint(roots):
     assert set(kept) <= {f"{study.supernet_checkpoint_name(**rung.call('smoke'))}.pt"}
 
 
+def test_each_kind_of_plan_item_has_one_job_kind(roots):
+    # dispatch is by exact type: a plan item of a new type needs its own kind, not a silent default
+    assert {type(item) for item in regime.PLAN} == set(regime._KINDS)
+    assert sorted(str(k.kept_dir().relative_to(regime.unfinished_dir())) for k in regime._KINDS.values()) == \
+        [".", "estimators", "pruning"]
+    with pytest.raises(TypeError, match="not a plan item"):
+        regime.is_stored(("nb201", 256))
+
+
 def test_pruned_jobs_come_after_the_seeded_ladder_in_the_plan():
     from nas_core import pruning
 
