@@ -175,6 +175,31 @@ def _sidecar(out_path: Path) -> Path:
     return out_path.with_suffix(".json")
 
 
+def _data_rows(out_path: Path) -> int:
+    """Rows in a log, its header and a row cut by a kill not counted."""
+    if not out_path.exists() or out_path.stat().st_size == 0:
+        return 0
+    return len(AppendLog(out_path, _header(out_path)).rows())
+
+
+def recorded_chunks(out_path) -> list[dict]:
+    """The builder runs on record in a table's side file, the last one completed from the table:
+    a chunk stopped by SIGKILL between appending a row and rewriting the side file (two files, no
+    common atomic write) is on record with one row too few; its ``rows_before`` (the table's rows
+    when it started) tells how many it added. The next build writes the corrected count."""
+    out_path = Path(out_path)
+    side = _sidecar(out_path)
+    chunks = json.loads(side.read_text()).get("chunks", []) if side.exists() else []
+    return _completed(chunks, out_path)
+
+
+def _completed(chunks: list[dict], out_path: Path) -> list[dict]:
+    last = chunks[-1] if chunks else None
+    if last is not None and not last.get("finished", True) and "rows_before" in last:
+        last["runs_added"] = max(last["runs_added"], _data_rows(out_path) - last["rows_before"])
+    return chunks
+
+
 def _check_log(out_path: Path, setup: dict) -> pd.DataFrame | None:
     """The rows already in the log (None if there is none); refuses another configuration's log."""
     if not out_path.exists() or out_path.stat().st_size == 0:
@@ -281,12 +306,12 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
         # several sessions says which code versions and machines made which runs. It is written
         # when the run starts and after every row, so a SIGKILLed chunk is on record too.
         chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
-        chunk.update(runs_added=0, runs_planned=len(todo), wall_time_s=0.0,
+        chunk.update(runs_added=0, rows_before=_data_rows(out_path), runs_planned=len(todo), wall_time_s=0.0,
                      workers=workers if ray_address else n_local, ray_address=ray_address, command=command,
                      finished=False)
         side_meta = json.loads(side.read_text())
         side_meta.setdefault("command", command)  # tables begun before commands were recorded
-        side_meta["chunks"] = side_meta.get("chunks", []) + [chunk]
+        side_meta["chunks"] = _completed(side_meta.get("chunks", []), out_path) + [chunk]
 
         def save_chunk(**changes):
             chunk.update(changes, runs_added=added[0], wall_time_s=round(time.time() - t0, 1))

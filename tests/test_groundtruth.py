@@ -369,3 +369,18 @@ def test_cached_only_refuses_missing_runs_but_serves_stored_ones(tmp_path, archs
     pd.testing.assert_frame_equal(without_wall(built), without_wall(again))
     with pytest.raises(ResultMissing, match="1 of 3 runs"):
         gt.build_ground_truth("nb201", "smoke", archs[:3], [0], out_path=out, workers=1, **FAST)
+
+
+def test_a_chunk_killed_between_its_row_and_its_record_is_completed_from_the_table(tmp_path, archs):
+    # SIGKILL can land after a row is appended and before the side file is rewritten (two files, no
+    # common atomic write): the record then says one row too few, until it is read or built on
+    out = tmp_path / "t.csv"
+    gt.build_ground_truth("nb201", "smoke", archs[:2], [0], out_path=out, workers=1, **FAST)
+    side = tmp_path / "t.json"
+    meta = json.loads(side.read_text())
+    meta["chunks"][-1].update(runs_added=1, finished=False)  # as the kill leaves it
+    side.write_text(json.dumps(meta))
+    assert [c["runs_added"] for c in gt.recorded_chunks(out)] == [2]
+    gt.build_ground_truth("nb201", "smoke", archs[:3], [0], out_path=out, workers=1, **FAST)
+    chunks = json.loads(side.read_text())["chunks"]
+    assert [(c["runs_added"], c["rows_before"]) for c in chunks] == [(2, 0), (1, 2)]  # corrected on disk
