@@ -312,9 +312,13 @@ def _trend_is_decided(pairs: pd.DataFrame, spread: float, sign: int) -> tuple[bo
     if pairs.empty:
         return False, "no pair of supernets to compare"
     side = (pairs["ci_low"] > 0) if sign > 0 else (pairs["ci_high"] < 0)
+    other = (pairs["ci_high"] < 0) if sign > 0 else (pairs["ci_low"] > 0)
     mean = float(pairs["difference"].mean())
     if not bool(side.all()):
-        return False, (f"the paired interval holds 0 for {int((~side).sum())} of {len(pairs)} seed pair(s)")
+        holds = int((~side & ~other).sum())
+        parts = ([f"holds 0 for {holds}"] if holds else []) + (
+            [f"lies on the other side of 0 for {int(other.sum())}"] if other.any() else [])
+        return False, f"the paired interval {' and '.join(parts)} of {len(pairs)} seed pair(s)"
     if np.isnan(spread):
         return False, ("only one seed at each of the two rungs, so the seed-to-seed spread is unknown and "
                        "a change of this size may be the noise of training")

@@ -280,3 +280,11 @@ def test_guided_pruning_against_random_subsets_sampling_noise():
     far = _agg([81.55, 83.0, 84.0, 85.0], std=0.0).assign(n=lambda d: d["factor"].map({1: 300, 2: 150, 4: 75, 8: 38}),
                                                           sd_gt=3.0)
     assert pruning.verdict_table("NB", far).set_index("claim").loc[pruning.PAPER_CLAIMS["guided"], "verdict"] == AGREES
+
+
+def test_an_undecided_trend_says_which_seed_pairs_point_the_other_way(gt):
+    # a drop on one seed pair and a rise on another: not "holds 0" for both
+    pairs = pd.DataFrame({"difference": [-0.3, 0.1, 0.0], "ci_low": [-0.4, 0.05, -0.1], "ci_high": [-0.2, 0.2, 0.1]})
+    decided, why = analysis._trend_is_decided(pairs, 0.1, -1)
+    assert not decided and why == ("the paired interval holds 0 for 1 and lies on the other side of 0 for 1 "
+                                   "of 3 seed pair(s)")
