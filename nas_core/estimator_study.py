@@ -311,8 +311,15 @@ def ladder_correlations(space_name: str, profile: str = "cpu", *, n_boot: int = 
 def top_rung(space_name: str, profile: str = "cpu", *, min_seeds: int = 1) -> int | None:
     """The most epochs at which at least ``min_seeds`` supernets (seeds) of the ladder are stored
     (``supernet_ladder``); None if no rung has that many."""
+    return _top_with(_seeds_per_rung(space_name, profile), min_seeds)
+
+
+def _seeds_per_rung(space_name: str, profile: str) -> pd.Series:
     _, costs = supernet_ladder(space_name, profile)
-    counts = costs.groupby("epochs")["seed"].nunique()
+    return costs.groupby("epochs")["seed"].nunique()
+
+
+def _top_with(counts: pd.Series, min_seeds: int) -> int | None:
     counts = counts[counts >= min_seeds]
     return int(counts.index.max()) if len(counts) else None
 
@@ -321,7 +328,8 @@ def verdict_rung(space_name: str, profile: str = "cpu") -> int | None:
     """The rung the chapter's verdicts read: the most epochs with at least two stored seeds (so that
     the verdict combines seeds, as every ladder verdict of the book does), else the top stored rung
     (a ladder with one seed per rung, e.g. at the smoke profile); None if nothing is stored."""
-    return top_rung(space_name, profile, min_seeds=2) or top_rung(space_name, profile)
+    counts = _seeds_per_rung(space_name, profile)  # the stored ladder read once
+    return _top_with(counts, 2) or _top_with(counts, 1)
 
 
 def best_estimator(correlations_table: pd.DataFrame) -> str:

@@ -190,13 +190,14 @@ def recorded_chunks(out_path) -> list[dict]:
     out_path = Path(out_path)
     side = _sidecar(out_path)
     chunks = json.loads(side.read_text()).get("chunks", []) if side.exists() else []
-    return _completed(chunks, out_path)
+    return _completed(chunks, _data_rows(out_path))
 
 
-def _completed(chunks: list[dict], out_path: Path) -> list[dict]:
+def _completed(chunks: list[dict], rows_now: int) -> list[dict]:
+    """``chunks`` with the last one completed from the table's ``rows_now`` rows (``recorded_chunks``)."""
     last = chunks[-1] if chunks else None
     if last is not None and not last.get("finished", True) and "rows_before" in last:
-        last["runs_added"] = max(last["runs_added"], _data_rows(out_path) - last["rows_before"])
+        last["runs_added"] = max(last["runs_added"], rows_now - last["rows_before"])
     return chunks
 
 
@@ -306,12 +307,13 @@ def _build(space_name, profile, wanted, setup, out_path, workers, ray_address, p
         # several sessions says which code versions and machines made which runs. It is written
         # when the run starts and after every row, so a SIGKILLed chunk is on record too.
         chunk = {k: meta[k] for k in ("timestamp_utc", "git", "nas_core_version", "versions", "machine")}
-        chunk.update(runs_added=0, rows_before=_data_rows(out_path), runs_planned=len(todo), wall_time_s=0.0,
+        rows_before = 0 if done_df is None else len(done_df)  # the log as _pending read it
+        chunk.update(runs_added=0, rows_before=rows_before, runs_planned=len(todo), wall_time_s=0.0,
                      workers=workers if ray_address else n_local, ray_address=ray_address, command=command,
                      finished=False)
         side_meta = json.loads(side.read_text())
         side_meta.setdefault("command", command)  # tables begun before commands were recorded
-        side_meta["chunks"] = _completed(side_meta.get("chunks", []), out_path) + [chunk]
+        side_meta["chunks"] = _completed(side_meta.get("chunks", []), rows_before) + [chunk]
 
         def save_chunk(**changes):
             chunk.update(changes, runs_added=added[0], wall_time_s=round(time.time() - t0, 1))
