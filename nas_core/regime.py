@@ -11,9 +11,11 @@ in the profile's ladder (``profiles.Budget.ladder``): nothing here changes a key
 After the ladder's rungs, ``PLAN`` holds the trained-budget pruning families
 (``pruning.PrunedJob``: Figure 5's sweep at the budget where the unpruned supernet ranks,
 Figures 6b/6c's spaces around a gold architecture past 4 epochs): one supernet on a pruned
-space each, computed, costed, stopped and resumed as a rung is. Last, ``ESTIMATOR_PLAN``: the
+space each, computed, costed, stopped and resumed as a rung is. Then ``ESTIMATOR_PLAN``: the
 NAS-Bench-201 full-scale free-estimator tables (``EstimatorTableJob``, 8 core-hours each), which
-resume from their append log of finished cells as a supernet resumes from its checkpoint.
+resume from their append log of finished cells as a supernet resumes from its checkpoint. ``PLAN``
+puts what the chapters' claims need (the paper's budget ratios, three seeds at a top rung, the
+pruning families) before the tables, and the rungs past the budgets (saturation) last.
 
 A rung takes hours on two cores, more than one session, so ``run`` computes for a bounded
 time and then stops its workers; each supernet resumes from its per-epoch checkpoint.
@@ -63,9 +65,8 @@ def _rungs(space, epochs, seeds=(0,)):
 # One schedule for the study, not a fact of a space: its order interleaves the spaces by worth (tests pin it).
 # In order of what it is worth: NB-201 reaches the paper's 20x at 256 epochs; a rung becomes the
 # chapters' top rung only with the second seed there that they compare with (top-k, mutual
-# correlations), and three seeds judge a trend; NB-101's 148x needs 2048 epochs; saturation (two
-# doublings that change neither the mean nor the correlation) needs two rungs past the budget.
-LADDER_PLAN: tuple[Rung, ...] = tuple(
+# correlations), and three seeds judge a trend; NB-101's 148x needs 2048 epochs.
+_SEEDED_RUNGS = tuple(
     _rungs("nb201", [256]) + _rungs("nb101", [256]) + _rungs("nb101", [256], seeds=(1,))
     + _rungs("nb201", [256], seeds=(1,)) + _rungs("proxyless", [32], seeds=(1,))  # Figures 2, 15c/d's seed pair
     + _rungs("nb101", [512]) + _rungs("nb201", [512])
@@ -76,13 +77,21 @@ LADDER_PLAN: tuple[Rung, ...] = tuple(
     + _rungs("nb101", [512], seeds=(1,)) + _rungs("nb201", [512], seeds=(1,))
     # third seeds where Figure 1's verdict reads its claims: the top rung (512) and NB-201's peak (128)
     + _rungs("nb201", [512], seeds=(2,)) + _rungs("nb101", [512], seeds=(2,)) + _rungs("nb201", [128], seeds=(2,))
-    + _rungs("nb101", [1024]) + _rungs("nb201", [1024])
-    + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128]) + _rungs("nb101", [2048])
-    + _rungs("darts_cnn", [256]) + _rungs("nb101", [4096]) + _rungs("nb101", [2048], seeds=(1, 2))
-    + _rungs("nb201", [1024], seeds=(1, 2)) + _rungs("darts_cnn", [256], seeds=(1, 2))
-    # the second seeds the saturation test needs at every rung it reads (analysis.saturation_table)
-    + _rungs("nb101", [1024], seeds=(1,)) + _rungs("nb201", [2048], seeds=(0, 1)) + _rungs("nb101", [4096], seeds=(1,))
 )
+# The paper's budget ratios (Table 4) where a ladder is still below them: DARTS-CIFAR10's 13.3x needs
+# 256 epochs, NB-101's 148x 2048 (1024 the rung between), ProxylessNAS is followed until its mean stops
+# rising; each new top rung with three seeds (two for ProxylessNAS, whose chapters compare a seed pair).
+_BUDGET_RUNGS = tuple(
+    _rungs("nb101", [1024]) + _rungs("darts_cnn", [128]) + _rungs("proxyless", [128], seeds=(0, 1))
+    + _rungs("darts_cnn", [256], seeds=(0, 1, 2)) + _rungs("nb101", [2048], seeds=(0, 1, 2))
+)
+# Past the budgets, for the saturation test (two doublings that change neither the mean nor the
+# correlation, analysis.saturation_table), with the second seeds it reads at every rung.
+_SATURATION_RUNGS = tuple(
+    _rungs("nb201", [1024], seeds=(0, 1, 2)) + _rungs("nb101", [1024], seeds=(1,))
+    + _rungs("nb201", [2048], seeds=(0, 1)) + _rungs("nb101", [4096], seeds=(0, 1))
+)
+LADDER_PLAN: tuple[Rung, ...] = _SEEDED_RUNGS + _BUDGET_RUNGS + _SATURATION_RUNGS
 # Then the trained-budget pruning families (issue #23, Findings 4-5) every space's cpu budget declares
 # (``Budget.pruning_trained_epochs``, ``around_trained_epochs``): the sweeps in registry order (NB-101's
 # first, its budget a quarter of NB-201's), then the spaces around the gold architectures.
@@ -114,16 +123,18 @@ class EstimatorTableJob:
         return f"estimators: {self.label()}"
 
 
-# Last, after every supernet: the full-scale tables say how far a free estimator is from the
-# published values, not what the regime's chapters compare; 10 classes first (CIFAR-10, the paper's)
+# After the supernets the claims need, before the saturation rungs: the full-scale tables say how far
+# a free estimator is from the published values; 10 classes first (CIFAR-10, the paper's)
 ESTIMATOR_PLAN: tuple[EstimatorTableJob, ...] = (EstimatorTableJob(10), EstimatorTableJob(100))
-# What the regime computes, in order (the rungs alone: LADDER_PLAN). NB-101's Figure 5 sweep (three
-# seeds, 2.3 core-hours) goes before the single-seed rungs from 1024 epochs: it gives Findings 4-5 their
-# first test on supernets that rank, where a one-seed rung past the ladder is descriptive only.
-_FIRST_ONE_SEED_RUNG = LADDER_PLAN.index(Rung("nb101", 1024))
+# What the regime computes, in order (the rungs alone: LADDER_PLAN): first what the issue's claims
+# need, then what only goes further. NB-101's Figure 5 sweep (three seeds, 2.3 core-hours) goes before
+# the single-seed rungs from 1024 epochs: it gives Findings 4-5 their first test on supernets that rank.
+# The other trained pruning families (Findings 4-5 on every space) before the three-seed budget rungs,
+# which cost the most per claim; the full-scale estimator tables next; the saturation rungs last.
 _NB101_SWEEP = tuple(j for j in PRUNING_PLAN if j.space == "nb101" and j.family == "sweep")
-PLAN = (LADDER_PLAN[:_FIRST_ONE_SEED_RUNG] + _NB101_SWEEP + LADDER_PLAN[_FIRST_ONE_SEED_RUNG:]
-        + tuple(j for j in PRUNING_PLAN if j not in _NB101_SWEEP) + ESTIMATOR_PLAN)
+_FIRST_BUDGET_RUNGS = _BUDGET_RUNGS[:4]  # NB-101 1024, DARTS-CIFAR10 128, ProxylessNAS 128 (two seeds)
+PLAN = (_SEEDED_RUNGS + _NB101_SWEEP + _FIRST_BUDGET_RUNGS + tuple(j for j in PRUNING_PLAN if j not in _NB101_SWEEP)
+        + _BUDGET_RUNGS[4:] + ESTIMATOR_PLAN + _SATURATION_RUNGS)
 
 # Seconds per training epoch and per scored architecture with one thread, measured on 3 December
 # 2026; used only where no stored result of the space records them. Each space's own

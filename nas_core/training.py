@@ -46,8 +46,9 @@ Reproducibility
 Memory format
     ``cfg["memory_format"] = "channels_last"`` (``evaluation.MEMORY_FORMAT``, image
     supernets only) trains the model and its batches in the channels-last layout: faster on
-    CPU, numbers different by rounding, so a recorded setting (it is in the config, hence in
-    the result's and the checkpoint's names). Stand-alone training refuses it.
+    CPU, numbers different, so a recorded setting (it is in the config, hence in the result's
+    and the checkpoint's names); less precise on this PyTorch (``evaluation``'s docstring), so
+    no result the book reads uses it. Stand-alone training refuses it.
 
 Language models (``space.task == "language_model"``, DARTS-PTB)
     DARTS's loop: batchified token stream, sequence length drawn around

@@ -79,21 +79,27 @@ def test_each_kind_of_plan_item_has_one_job_kind(roots):
         regime.is_stored(("nb201", 256))
 
 
-def test_pruned_jobs_come_after_the_seeded_ladder_in_the_plan():
+def test_the_plan_puts_what_the_claims_need_first():
     from nas_core import pruning
 
     n = len(regime.PRUNING_PLAN)
     assert n == 2 * 30 + 2 * 12
     assert sorted(map(str, regime.PLAN)) == sorted(map(str, regime.LADDER_PLAN + regime.PRUNING_PLAN
                                                               + regime.ESTIMATOR_PLAN))
+    assert regime.PLAN[:2] == (regime.Rung("nb201", 256), regime.Rung("nb101", 256))  # the old order kept
     # NB-101's trained sweep (three seeds) before the single-seed rungs from 1024 epochs
     first = regime.PLAN.index(regime.Rung("nb101", 1024))
     assert {j.space for j in regime.PLAN[first - 30:first]} == {"nb101"}
     assert all(isinstance(j, pruning.PrunedJob) and j.family == "sweep" for j in regime.PLAN[first - 30:first])
     assert all(isinstance(r, regime.Rung) for r in regime.PLAN[:first - 30])
-    assert regime.PLAN[first:first + len(regime.LADDER_PLAN[regime.LADDER_PLAN.index(regime.Rung('nb101', 1024)):])] == \
-        regime.LADDER_PLAN[regime.LADDER_PLAN.index(regime.Rung('nb101', 1024)):]
-    assert regime.PLAN[:2] == (regime.Rung("nb201", 256), regime.Rung("nb101", 256))  # the old order kept
+    # every pruning family before the three-seed budget rungs; then the estimator tables; saturation last
+    last_pruned = max(i for i, j in enumerate(regime.PLAN) if isinstance(j, pruning.PrunedJob))
+    assert last_pruned < regime.PLAN.index(regime.Rung("nb101", 2048)) < regime.PLAN.index(regime.ESTIMATOR_PLAN[0])
+    tables = regime.PLAN.index(regime.ESTIMATOR_PLAN[-1])
+    assert regime.Rung("darts_cnn", 256, 2) in regime.PLAN[:tables]
+    assert all(isinstance(r, regime.Rung) for r in regime.PLAN[tables + 1:])
+    assert {(r.space, r.epochs) for r in regime.PLAN[tables + 1:]} == {("nb201", 1024), ("nb101", 1024),
+                                                                       ("nb201", 2048), ("nb101", 4096)}
     assert all(isinstance(j, pruning.PrunedJob) for j in regime.PRUNING_PLAN)
 
 
@@ -142,9 +148,10 @@ def test_a_stopped_pruned_job_resumes_from_its_kept_checkpoint(roots, monkeypatc
     assert regime.plan_table((job,), "smoke")["core_h_left"].iloc[0] == 0
 
 
-def test_the_full_scale_estimator_tables_come_last_in_the_plan():
+def test_the_full_scale_estimator_tables_follow_the_supernets_the_claims_need():
     assert regime.ESTIMATOR_PLAN == (regime.EstimatorTableJob(10), regime.EstimatorTableJob(100))
-    assert regime.PLAN[-2:] == regime.ESTIMATOR_PLAN  # after every supernet, 10 classes first
+    i = regime.PLAN.index(regime.ESTIMATOR_PLAN[0])
+    assert regime.PLAN[i:i + 2] == regime.ESTIMATOR_PLAN  # 10 classes first
     assert str(regime.ESTIMATOR_PLAN[0]) == "estimators: NB-201 full scale, 10 classes"
     with pytest.raises(ValueError, match="num_classes"):
         regime.EstimatorTableJob(120)

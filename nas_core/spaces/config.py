@@ -53,7 +53,8 @@ class Budget:
     pruning_trained_epochs: int | None = None  # Figure 5's sweep where the ladder's unpruned supernet ranks
     around_trained_epochs: int | None = None  # Figures 6b/6c's spaces around the gold architecture
     # network settings of the trained-budget families, recorded in their results (a family is
-    # computed with one setting throughout; e.g. {"memory_format": "channels_last"}, faster, other floats)
+    # computed with one setting throughout). No space sets one: channels-last, the candidate, was
+    # measured less precise, not merely rounded otherwise (evaluation.MEMORY_FORMAT)
     trained_family_cfg: dict = field(default_factory=dict)
 
 

@@ -308,9 +308,7 @@ class NasBench201Space(SearchSpace):
                       # the pruning sweep keeps the 8 epochs of the ladder it was computed on (the ladder
                       # grew past 128 since), so no stored sweep changes meaning; its trained-budget family
                       # trains where the ladder's unpruned supernet ranks (at 128 epochs)
-                      pruning_epochs=8, pruning_trained_epochs=128,
-                      # its trained family starts after the channels-last setting landed: 1.26x / 1.28x
-                      trained_family_cfg={"memory_format": "channels_last"}),
+                      pruning_epochs=8, pruning_trained_epochs=128),
         "paper": Budget((16, 32, 64, 128, 256, 512, 1000, 2000, 4000), 200, 1000, 1000, (2000,)),
     }
     supernet_recipe = Recipe(batch_size=256, lr=0.05, lr_end=0.0, momentum=0.9, nesterov=True, weight_decay=5e-4,
